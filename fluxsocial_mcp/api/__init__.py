@@ -1,0 +1,1 @@
+"""REST API v1: parse → invoke the operation → render."""

@@ -1,0 +1,225 @@
+"""``fluxsocial-mcp``: serve, worker, migrate, users, keys, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from . import __version__
+from .config import Settings
+from .core import keys, users
+from .core.caller import ALL_SCOPES
+from .core.schemas import format_time
+from .core.service import Core
+from .errors import FluxError
+
+T = TypeVar("T")
+
+
+def _run(settings: Settings, work: Callable[[Core], Awaitable[T]]) -> T:
+    """Run one piece of work against a migrated database, then release it."""
+    from .app import build_runtime
+    from .migrations import upgrade_database
+
+    async def main() -> T:
+        runtime = build_runtime(settings)
+        try:
+            await upgrade_database(runtime.core.db)
+            return await work(runtime.core)
+        finally:
+            await runtime.core.db.dispose()
+
+    return asyncio.run(main())
+
+
+def _print(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
+    print(json.dumps(data) if getattr(args, "json", False) else text)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from .app import create_app
+    from .demo import DEMO_EMAIL, ensure_demo
+
+    async def first_start(core: Core) -> str | None:
+        async with core.db.transaction() as session:
+            if await users.find_user_by_email(session, DEMO_EMAIL) is not None:
+                return None
+        return (await ensure_demo(core)).api_key
+
+    demo_key = _run(settings, first_start)
+    print(f"FluxSocial {__version__}")
+    print(f"  REST API:  {settings.api_base_url}")
+    print(f"  MCP:       {settings.mcp_url}")
+    print(f"  Data:      {settings.data_dir.resolve()}")
+    if demo_key:
+        print("  Demo API key (shown once; `fluxsocial-mcp demo` makes another):")
+        print(f"    {demo_key}")
+    print(f"  Try: curl {settings.api_base_url}/credits/balance -H 'Authorization: Bearer <key>'", flush=True)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=settings.log_level.lower(),
+                proxy_headers=True)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from .scheduler import run_background_loops
+
+    print("FluxSocial worker: publishing due posts and advancing video operations", flush=True)
+    try:
+        _run(settings, run_background_loops)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    async def nothing(core: Core) -> None:
+        return None
+
+    _run(settings, nothing)
+    print("Database is up to date")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from .demo import ensure_demo
+
+    demo = _run(settings, ensure_demo)
+    _print(
+        args,
+        {"apiKey": demo.api_key, "userId": demo.user_id, "businessId": demo.business_id},
+        f"Demo user: demo@fluxsocial.local ({demo.user_id})\n"
+        f"Business:  The Morning Cup ({demo.business_id})\n"
+        f"API key (shown once, all scopes):\n  {demo.api_key}",
+    )
+    return 0
+
+
+def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
+    credits = settings.signup_credits if args.credits is None else args.credits
+
+    async def work(core: Core) -> Any:
+        async with core.db.transaction() as session:
+            return await users.create_user(session, args.email, args.password, credits)
+
+    user = _run(settings, work)
+    _print(args, {"userId": user.id, "email": user.email, "credits": credits},
+           f"Created user {user.email} ({user.id}) with {credits} credits")
+    return 0
+
+
+def _scopes(value: str | None) -> list[str] | None:
+    return None if value is None else [s.strip() for s in value.split(",") if s.strip()]
+
+
+def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(core: Core) -> keys.CreatedKey:
+        async with core.db.transaction() as session:
+            user = await users.get_user_by_email(session, args.email)
+            return await keys.create_api_key(
+                session, user.id, args.name, _scopes(args.scopes), mode="test" if args.test else "live",
+                now=core.now(),
+            )
+
+    created = _run(settings, work)
+    _print(args, {"apiKey": created.secret, "keyId": created.record.id},
+           f"Created key {created.record.id} ({', '.join(created.record.scopes)})\n"
+           f"Secret (shown once):\n  {created.secret}")
+    return 0
+
+
+def cmd_keys_list(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(core: Core) -> list[Any]:
+        async with core.db.transaction() as session:
+            user = await users.get_user_by_email(session, args.email)
+            return await keys.list_api_keys(session, user.id)
+
+    records = _run(settings, work)
+    rows = [
+        {
+            "keyId": r.id, "name": r.name, "display": f"{r.prefix}…{r.last_four}", "scopes": r.scopes,
+            "createdAt": format_time(r.created_at),
+            "lastUsedAt": format_time(r.last_used_at) if r.last_used_at else None,
+            "expiresAt": format_time(r.expires_at) if r.expires_at else None,
+            "revoked": r.revoked_at is not None,
+        }
+        for r in records
+    ]
+    if args.json:
+        print(json.dumps({"keys": rows}))
+    else:
+        for row in rows:
+            state = "revoked" if row["revoked"] else "active"
+            print(f"{row['keyId']}  {row['display']}  {state:7}  {row['name']}  [{', '.join(row['scopes'])}]"
+                  f"  created {row['createdAt']}  last used {row['lastUsedAt'] or 'never'}")
+        if not rows:
+            print("No keys")
+    return 0
+
+
+def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(core: Core) -> Any:
+        async with core.db.transaction() as session:
+            return await keys.revoke_api_key(session, args.key_id, core.now())
+
+    record = _run(settings, work)
+    print(f"Revoked {record.id}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fluxsocial-mcp", description="FluxSocial REST API and MCP server")
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="apply migrations, start the scheduler and the server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(handler=cmd_serve)
+    sub.add_parser("worker", help="run only the scheduler and video loops").set_defaults(handler=cmd_worker)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(handler=cmd_migrate)
+    demo = sub.add_parser("demo", help="create the demo user once and print a new demo API key")
+    demo.add_argument("--json", action="store_true")
+    demo.set_defaults(handler=cmd_demo)
+
+    users_parser = sub.add_parser("users", help="manage users").add_subparsers(dest="action", required=True)
+    create_user = users_parser.add_parser("create", help="create a user")
+    create_user.add_argument("--email", required=True)
+    create_user.add_argument("--password")
+    create_user.add_argument("--credits", type=int)
+    create_user.add_argument("--json", action="store_true")
+    create_user.set_defaults(handler=cmd_users_create)
+
+    keys_parser = sub.add_parser("keys", help="manage API keys").add_subparsers(dest="action", required=True)
+    create_key = keys_parser.add_parser("create", help="create an API key (the secret is printed once)")
+    create_key.add_argument("--email", required=True)
+    create_key.add_argument("--name", default="CLI key")
+    create_key.add_argument("--scopes", help=f"comma list; default all: {','.join(ALL_SCOPES)}")
+    create_key.add_argument("--test", action="store_true", help="an fsx_test_ key: sandbox publishing, no credits")
+    create_key.add_argument("--json", action="store_true")
+    create_key.set_defaults(handler=cmd_keys_create)
+    list_keys = keys_parser.add_parser("list", help="list a user's keys")
+    list_keys.add_argument("--email", required=True)
+    list_keys.add_argument("--json", action="store_true")
+    list_keys.set_defaults(handler=cmd_keys_list)
+    revoke = keys_parser.add_parser("revoke", help="revoke a key at once")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(handler=cmd_keys_revoke)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.handler(args, settings)
+    except FluxError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2

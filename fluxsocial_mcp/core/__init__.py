@@ -1,0 +1,1 @@
+"""The shared core: plain async services with no HTTP and no MCP in them."""

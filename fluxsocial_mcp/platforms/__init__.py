@@ -1,0 +1,1 @@
+"""Publishing adapters behind the ``Publisher`` Protocol, and each platform's rules."""

@@ -1,0 +1,1 @@
+"""AI backends for text, images and video, behind the Protocols of ``base``."""

@@ -1,0 +1,1 @@
+"""Server-rendered pages: the sandbox post page and (later) the web app."""
