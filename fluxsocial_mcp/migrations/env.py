@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import fluxsocial_mcp.models  # noqa: F401  (registers the tables)
+import oauth.models  # noqa: F401
 
 target_metadata = SQLModel.metadata
 connection = context.config.attributes.get("connection")

@@ -8,7 +8,6 @@ Create Date: 2026-12-03 16:04:25.281451
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import fluxsocial_mcp.db
 
 
 revision = '0001'
@@ -29,7 +28,7 @@ def upgrade() -> None:
     sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('caption', sa.Text(), nullable=False),
     sa.Column('media_urls', sa.JSON(), nullable=False),
-    sa.Column('created_at', fluxsocial_mcp.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('target_id')
     )
@@ -38,7 +37,7 @@ def upgrade() -> None:
     sa.Column('email', sa.String(length=320), nullable=False),
     sa.Column('password_hash', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
     sa.Column('credit_balance', sa.BigInteger(), nullable=False),
-    sa.Column('created_at', fluxsocial_mcp.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('email')
     )
@@ -52,10 +51,10 @@ def upgrade() -> None:
     sa.Column('mode', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('scopes', sa.JSON(), nullable=False),
     sa.Column('business_ids', sa.JSON(), nullable=True),
-    sa.Column('created_at', fluxsocial_mcp.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', fluxsocial_mcp.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', fluxsocial_mcp.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_used_at', fluxsocial_mcp.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('secret_hash')
@@ -71,7 +70,7 @@ def upgrade() -> None:
     sa.Column('industry', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('timezone', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
-    sa.Column('created_at', fluxsocial_mcp.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
@@ -85,7 +84,7 @@ def upgrade() -> None:
     sa.Column('balance_after', sa.BigInteger(), nullable=False),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('related_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('created_at', fluxsocial_mcp.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
@@ -101,7 +100,7 @@ def upgrade() -> None:
     sa.Column('size', sa.BigInteger(), nullable=False),
     sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('origin', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-    sa.Column('created_at', fluxsocial_mcp.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
@@ -122,9 +121,9 @@ def upgrade() -> None:
     sa.Column('media_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('credits_charged', sa.Integer(), nullable=False),
-    sa.Column('claimed_at', fluxsocial_mcp.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', fluxsocial_mcp.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('completed_at', fluxsocial_mcp.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
@@ -140,7 +139,7 @@ def upgrade() -> None:
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('prompt', sa.Text(), nullable=False),
     sa.Column('generator', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('created_at', fluxsocial_mcp.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['business_id'], ['businesses.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
@@ -159,7 +158,7 @@ def upgrade() -> None:
     sa.Column('followers', sa.Integer(), nullable=False),
     sa.Column('credentials_sealed', sa.Text(), nullable=True),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
-    sa.Column('created_at', fluxsocial_mcp.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['business_id'], ['businesses.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
@@ -171,7 +170,7 @@ def upgrade() -> None:
     op.create_table('engagement_samples',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('account_id', sa.String(length=64), nullable=False),
-    sa.Column('posted_at', fluxsocial_mcp.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('posted_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('engagement_rate', sa.Float(), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['social_accounts.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
@@ -191,10 +190,10 @@ def upgrade() -> None:
     sa.Column('image_prompts', sa.JSON(), nullable=False),
     sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
-    sa.Column('scheduled_for', fluxsocial_mcp.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('scheduled_for', sa.DateTime(timezone=True), nullable=True),
     sa.Column('generator', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('created_at', fluxsocial_mcp.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', fluxsocial_mcp.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['business_id'], ['businesses.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['session_id'], ['generation_sessions.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
@@ -214,16 +213,16 @@ def upgrade() -> None:
     sa.Column('platform', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('publisher', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('scheduled_for', fluxsocial_mcp.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('claimed_at', fluxsocial_mcp.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('scheduled_for', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('platform_post_id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
     sa.Column('post_url', sa.Text(), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('error_category', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-    sa.Column('published_at', fluxsocial_mcp.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', fluxsocial_mcp.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['social_accounts.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['suggestion_id'], ['suggestions.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
@@ -242,7 +241,7 @@ def upgrade() -> None:
     sa.Column('order_index', sa.Integer(), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('media_id', sa.String(length=64), nullable=False),
-    sa.Column('created_at', fluxsocial_mcp.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['media_id'], ['media.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['suggestion_id'], ['suggestions.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
