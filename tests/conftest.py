@@ -13,16 +13,27 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from argon2 import PasswordHasher
 from sqlmodel import SQLModel
 
 from fluxsocial_mcp.app import Runtime, build_runtime, create_app
 from fluxsocial_mcp.config import Settings
+from fluxsocial_mcp.core import users
 from fluxsocial_mcp.db import Database
 from fluxsocial_mcp.migrations import upgrade_database
 
 from .factories import Clock
 
 TEST_DATABASE_URL = os.environ.get("FLUXSOCIAL_TEST_DATABASE_URL")
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every tenant gets a password; the production Argon2 cost (~0.3 s each) buys the tests nothing.
+
+    Tests that check the stored hash itself still see a real argon2id hash.
+    """
+    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture(scope="session")

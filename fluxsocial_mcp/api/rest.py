@@ -14,7 +14,7 @@ from ..core.caller import Caller
 from ..core.ratelimit import RateLimiter
 from ..core.service import Core
 from ..errors import BadRequest, FluxError, MediaTooLarge, Unauthorized
-from ..operations import OPERATIONS, Operation, invoke
+from ..operations import OPERATIONS, REST_ONLY_OPERATIONS, Operation, invoke
 from .rendering import error_response
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -31,6 +31,7 @@ ROUTES: list[tuple[str, str, str]] = [
     ("GET", "/content/{suggestionId}", "get_content"),
     ("POST", "/content/{suggestionId}/image", "generate_image"),
     ("POST", "/content/{suggestionId}/post", "post_content"),
+    ("POST", "/content/{suggestionId}/retry", "retry_failed_targets"),
     ("DELETE", "/content/{suggestionId}/post", "cancel_scheduled_post"),
     ("POST", "/content/{suggestionId}/schedule", "schedule_content"),
     ("GET", "/content/{suggestionId}/status", "check_post_status"),
@@ -98,7 +99,8 @@ def endpoint(core: Core, limiter: RateLimiter, operation: Operation, method: str
 
 
 def rest_routes(core: Core, limiter: RateLimiter) -> list[Route]:
+    operations = {**OPERATIONS, **REST_ONLY_OPERATIONS}
     return [
-        Route(path, endpoint(core, limiter, OPERATIONS[name], method), methods=[method], name=name)
+        Route(path, endpoint(core, limiter, operations[name], method), methods=[method], name=name)
         for method, path, name in ROUTES
     ]
