@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import anyio
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import ids
 from ..errors import BadRequest, NotFound
-from ..models import PostTarget, SocialAccount, Suggestion
+from ..models import Media, PostTarget, SocialAccount, Suggestion, SuggestionMedia
 from ..platforms.base import MediaItem, PublishError, Publisher, PublishRequest, PublishResult
+from ..platforms.credentials import open_credentials
 from ..platforms.rules import PostDraft, check_post, compose_caption
 from .caller import Caller
 from .catalog import owned_account
@@ -46,7 +48,6 @@ log = logging.getLogger(__name__)
 MAX_SCHEDULE_AHEAD = timedelta(days=365)
 MAX_ATTEMPTS = 3
 RETRY_BASE_DELAY = timedelta(seconds=30)
-PUBLISH_CONCURRENCY = 16
 IN_FLIGHT = ("scheduled", "publishing", "unconfirmed")
 
 
@@ -67,18 +68,38 @@ def derive_status(statuses: Iterable[str]) -> str:
     return "POSTED" if succeeded else "FAILED"
 
 
-async def refresh_suggestion_status(session: AsyncSession, suggestion_id: str, now: datetime) -> Suggestion:
-    suggestion = await session.get(Suggestion, suggestion_id, with_for_update=False, populate_existing=True)
-    assert suggestion is not None
+async def refresh_suggestion_status(session: AsyncSession, suggestion_id: str, now: datetime) -> None:
+    await refresh_suggestion_statuses(session, [suggestion_id], now)
+
+
+async def refresh_suggestion_statuses(session: AsyncSession, suggestion_ids: Iterable[str], now: datetime) -> None:
+    """Recompute the stored status (and next time) of suggestions from their targets, in two statements."""
+    wanted = sorted(set(suggestion_ids))
+    if not wanted:
+        return
     rows = (await session.execute(
-        select(PostTarget.status, PostTarget.scheduled_for).where(PostTarget.suggestion_id == suggestion_id)
+        select(PostTarget.suggestion_id, PostTarget.status, PostTarget.scheduled_for)
+        .where(PostTarget.suggestion_id.in_(wanted))
     )).all()
-    suggestion.status = derive_status(status for status, _ in rows)
-    due = [when for status, when in rows if status == "scheduled" and when is not None]
-    suggestion.scheduled_for = min(due) if due else None
-    suggestion.updated_at = now
-    await session.flush()
-    return suggestion
+    targets: dict[str, list[tuple[str, datetime | None]]] = {suggestion_id: [] for suggestion_id in wanted}
+    for suggestion_id, status, when in rows:
+        targets[suggestion_id].append((status, when))
+    changes = []
+    for suggestion_id, states in targets.items():
+        due = [when for status, when in states if status == "scheduled" and when is not None]
+        changes.append({
+            "sid": suggestion_id,
+            "status": derive_status(status for status, _ in states),
+            "next": min(due) if due else None,
+            "now": now,
+        })
+    table = Suggestion.__table__  # type: ignore[attr-defined]
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("sid"))
+        .values(status=bindparam("status"), scheduled_for=bindparam("next"), updated_at=bindparam("now")),
+        changes,
+    )
 
 
 def target_result(target: PostTarget) -> TargetResult:
@@ -115,17 +136,22 @@ async def _prepare_targets(
         caption=compose_caption(suggestion.body, suggestion.tags),
         media_kinds=tuple(m.kind for _, m in media),
     )
-    existing = {
-        t.account_id: t
-        for t in await session.scalars(select(PostTarget).where(PostTarget.suggestion_id == suggestion.id))
-    }
+    existing_query = select(PostTarget).where(PostTarget.suggestion_id == suggestion.id)
+    if not core.db.is_sqlite:
+        # SQLite's single writer already runs this whole transaction alone. On PostgreSQL,
+        # requests on one suggestion take turns (else two could insert the same target and
+        # collide on its unique key), and the rows read here stay locked until commit, so a
+        # scheduler claim cannot take a target between this check and the write below.
+        await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(suggestion.id, 0))))
+        existing_query = existing_query.with_for_update()
+    existing = {t.account_id: t for t in await session.scalars(existing_query)}
     now = core.now()
     prepared: list[PostTarget] = []
-    for target in targets:
+    for index, target in enumerate(targets):
         account = await owned_account(session, caller, target.account_id)
         if account.platform != target.platform:
             raise BadRequest(
-                f"Account {account.id} is a {account.platform} account, not {target.platform}"
+                f"'targets.{index}.platform' is {target.platform}, but account {account.id} is on {account.platform}"
             )
         if account.status != "active":
             raise BadRequest(f"Account {account.id} needs to be reconnected ({account.status})")
@@ -170,12 +196,17 @@ def _check_schedule_time(core: Core, when: datetime) -> None:
 
 
 async def schedule_content(core: Core, caller: Caller, request: ScheduleContentInput) -> ScheduleResult:
-    when: datetime = request.scheduled_for  # type: ignore[assignment]
+    return await _schedule(core, caller, request.suggestion_id, request.scheduled_for, request.targets)  # type: ignore[arg-type]
+
+
+async def _schedule(
+    core: Core, caller: Caller, suggestion_id: str, when: datetime, targets: list[Target]
+) -> ScheduleResult:
     _check_schedule_time(core, when)
     async with core.db.transaction() as session:
-        suggestion = await owned_suggestion(session, caller, request.suggestion_id)
+        suggestion = await owned_suggestion(session, caller, suggestion_id)
         rows = await _prepare_targets(
-            session, core, caller, suggestion, request.targets,
+            session, core, caller, suggestion, targets,
             status="scheduled", scheduled_for=when, replacing_scheduled=True,
         )
         # Rescheduling with fewer targets drops the ones left out (only while still scheduled).
@@ -195,13 +226,9 @@ async def schedule_content(core: Core, caller: Caller, request: ScheduleContentI
 
 async def post_content(core: Core, caller: Caller, request: PostContentInput) -> PostResult:
     if request.scheduled_for is not None:
-        scheduled = await schedule_content(
-            core, caller,
-            ScheduleContentInput(
-                suggestion_id=request.suggestion_id,
-                scheduled_for=request.scheduled_for,
-                targets=request.targets,
-            ),
+        # ``scheduled_for`` is already parsed; re-validating it as input would fail.
+        scheduled = await _schedule(
+            core, caller, request.suggestion_id, request.scheduled_for, request.targets  # type: ignore[arg-type]
         )
         return PostResult(
             suggestion_id=scheduled.suggestion_id,
@@ -220,10 +247,27 @@ async def post_content(core: Core, caller: Caller, request: PostContentInput) ->
             row.claimed_by = worker
         await refresh_suggestion_status(session, suggestion.id, core.now())
     target_ids = [row.id for row in rows]
-    await _publish_all(core, target_ids, worker)
+    await Publishing(core, worker).run(target_ids)
     async with core.db.transaction() as session:
         by_id = {t.id: t for t in await session.scalars(select(PostTarget).where(PostTarget.id.in_(target_ids)))}
     return PostResult(suggestion_id=request.suggestion_id, results=[target_result(by_id[i]) for i in target_ids])
+
+
+async def retry_failed_targets(core: Core, caller: Caller, request: SuggestionInput) -> PostResult:
+    """Publish again, now, only the targets of this content that failed; the rest stay as they are."""
+    async with core.db.transaction() as session:
+        suggestion = await owned_suggestion(session, caller, request.suggestion_id)
+        failed = list(await session.scalars(
+            select(PostTarget)
+            .where(PostTarget.suggestion_id == suggestion.id, PostTarget.status == "failed")
+            .order_by(PostTarget.created_at, PostTarget.id)
+        ))
+    if not failed:
+        raise BadRequest(f"Content {suggestion.id} has no failed targets to retry (it is {suggestion.status})")
+    return await post_content(core, caller, PostContentInput(
+        suggestion_id=suggestion.id,
+        targets=[Target(account_id=t.account_id, platform=t.platform) for t in failed],  # type: ignore[arg-type]
+    ))
 
 
 async def cancel_scheduled_post(core: Core, caller: Caller, request: SuggestionInput) -> CancelResult:
@@ -257,23 +301,46 @@ async def check_post_status(core: Core, caller: Caller, request: SuggestionInput
 
 # ----- publishing ---------------------------------------------------------------------
 
+async def _publish_requests(session: AsyncSession, core: Core, targets: list[PostTarget]) -> dict[str, PublishRequest]:
+    """What to send for each target, read in three queries however many targets there are."""
+    suggestion_ids = {t.suggestion_id for t in targets}
+    account_ids = {t.account_id for t in targets}
+    suggestions = {s.id: s for s in await session.scalars(select(Suggestion).where(Suggestion.id.in_(suggestion_ids)))}
+    accounts = {a.id: a for a in await session.scalars(select(SocialAccount).where(SocialAccount.id.in_(account_ids)))}
+    media: dict[str, list[MediaItem]] = {suggestion_id: [] for suggestion_id in suggestion_ids}
+    for suggestion_id, item in (await session.execute(
+        select(SuggestionMedia.suggestion_id, Media)
+        .join(Media, Media.id == SuggestionMedia.media_id)
+        .where(SuggestionMedia.suggestion_id.in_(suggestion_ids))
+        .order_by(SuggestionMedia.suggestion_id, SuggestionMedia.order_index)
+    )).all():
+        media[suggestion_id].append(
+            MediaItem(kind=item.kind, url=core.media.url_for(item), content_type=item.content_type)  # type: ignore[arg-type]
+        )
+    requests = {}
+    for target in targets:
+        suggestion, account = suggestions.get(target.suggestion_id), accounts.get(target.account_id)
+        if suggestion is None or account is None:
+            continue
+        requests[target.id] = PublishRequest(
+            target_id=target.id,
+            platform=account.platform,  # type: ignore[arg-type]
+            account_id=account.id,
+            username=account.username,
+            credentials=open_credentials(core.settings, account),
+            content_format=suggestion.content_format,
+            title=suggestion.title,
+            caption=compose_caption(suggestion.body, suggestion.tags),
+            media=media[suggestion.id],
+        )
+    return requests
+
+
 async def _publish_request(session: AsyncSession, core: Core, target: PostTarget) -> PublishRequest:
-    suggestion = await session.get(Suggestion, target.suggestion_id)
-    account = await session.get(SocialAccount, target.account_id)
-    if suggestion is None or account is None:
+    request = (await _publish_requests(session, core, [target])).get(target.id)
+    if request is None:
         raise NotFound("The target's content or account no longer exists")
-    media = await slide_media(session, suggestion.id)
-    return PublishRequest(
-        target_id=target.id,
-        platform=account.platform,  # type: ignore[arg-type]
-        account_id=account.id,
-        username=account.username,
-        credentials={},
-        content_format=suggestion.content_format,
-        title=suggestion.title,
-        caption=compose_caption(suggestion.body, suggestion.tags),
-        media=[MediaItem(kind=m.kind, url=core.media.url_for(m), content_type=m.content_type) for _, m in media],  # type: ignore[arg-type]
-    )
+    return request
 
 
 def _publisher(core: Core, name: str) -> Publisher:
@@ -283,23 +350,6 @@ def _publisher(core: Core, name: str) -> Publisher:
         raise PublishError(f"No publisher is configured for {name}", "platform_down") from None
 
 
-async def _record(
-    core: Core, target_id: str, worker: str, *, values: dict[str, object]
-) -> bool:
-    """Move a target out of ``publishing``, only if this worker still holds its claim."""
-    async with core.db.transaction() as session:
-        result = await session.execute(
-            update(PostTarget)
-            .where(PostTarget.id == target_id, PostTarget.status == "publishing", PostTarget.claimed_by == worker)
-            .values(**values)
-        )
-        if result.rowcount == 0:  # type: ignore[attr-defined]
-            return False
-        suggestion_id = await session.scalar(select(PostTarget.suggestion_id).where(PostTarget.id == target_id))
-        await refresh_suggestion_status(session, suggestion_id, core.now())
-        return True
-
-
 def _success_values(core: Core, result: PublishResult) -> dict[str, object]:
     return dict(
         status="success", platform_post_id=result.platform_post_id, post_url=result.post_url,
@@ -307,55 +357,144 @@ def _success_values(core: Core, result: PublishResult) -> dict[str, object]:
     )
 
 
-async def publish_target(core: Core, target_id: str, worker: str) -> None:
-    """Publish one target this worker has claimed, and record what the platform said."""
+async def _record(core: Core, worker: str, outcomes: list[tuple[str, dict[str, object]]]) -> int:
+    """Move targets out of ``publishing`` in one transaction, each only if this worker still holds it."""
+    if not outcomes:
+        return 0
+    moved = 0
     async with core.db.transaction() as session:
-        target = await session.get(PostTarget, target_id)
-        if target is None or target.status != "publishing" or target.claimed_by != worker:
-            return
-        attempts, was_scheduled = target.attempts, not worker.startswith("request:")
-        publisher_name = target.publisher
+        for target_id, values in outcomes:
+            result = await session.execute(
+                update(PostTarget)
+                .where(PostTarget.id == target_id, PostTarget.status == "publishing", PostTarget.claimed_by == worker)
+                .values(**values)
+            )
+            moved += result.rowcount  # type: ignore[attr-defined]
+        suggestion_ids = await session.scalars(
+            select(PostTarget.suggestion_id).where(PostTarget.id.in_([target_id for target_id, _ in outcomes]))
+        )
+        await refresh_suggestion_statuses(session, suggestion_ids, core.now())
+    return moved
+
+
+@dataclass
+class _Claimed:
+    target_id: str
+    platform: str
+    publisher: str
+    attempts: int
+    request: PublishRequest | None
+
+
+class Publishing:
+    """Publishes claimed targets with bounded concurrency and records the outcomes in batches.
+
+    Outcomes are written every ``FLUSH_INTERVAL`` in one transaction rather than one
+    transaction per post: the single SQLite writer (or the PostgreSQL round trips)
+    would otherwise bound throughput. A crash in that short window leaves targets in
+    ``publishing``, which reconciliation settles like any other interrupted publish.
+    """
+
+    FLUSH_INTERVAL = 0.05
+
+    def __init__(self, core: Core, worker: str) -> None:
+        self.core = core
+        self.worker = worker
+        settings = core.settings
+        self.capacity = settings.publish_concurrency
+        self.limit = anyio.CapacityLimiter(settings.publish_concurrency)
+        self.per_platform_limit = settings.publish_concurrency_per_platform
+        self.platform_limits: dict[str, anyio.CapacityLimiter] = {}
+        self.outcomes: list[tuple[str, dict[str, object]]] = []
+        self.in_flight = 0
+
+    async def load(self, target_ids: list[str]) -> list[_Claimed]:
+        async with self.core.db.transaction() as session:
+            targets = list(await session.scalars(
+                select(PostTarget).where(
+                    PostTarget.id.in_(target_ids),
+                    PostTarget.status == "publishing",
+                    PostTarget.claimed_by == self.worker,
+                )
+            ))
+            requests = await _publish_requests(session, self.core, targets)
+        return [_Claimed(t.id, t.platform, t.publisher, t.attempts, requests.get(t.id)) for t in targets]
+
+    async def attempt(self, claimed: _Claimed) -> None:
+        platform_limit = self.platform_limits.setdefault(
+            claimed.platform, anyio.CapacityLimiter(self.per_platform_limit)
+        )
         try:
-            request = await _publish_request(session, core, target)
-        except NotFound as exc:
-            request = None
-            missing = exc.message
-    if request is None:
-        await _record(core, target_id, worker, values=dict(status="failed", error=missing, error_category="rejected_content"))
-        return
-    try:
-        result = await _publisher(core, publisher_name).publish(request)
-    except PublishError as exc:
-        if exc.retryable and was_scheduled and attempts < MAX_ATTEMPTS:
-            retry_at = core.now() + RETRY_BASE_DELAY * (2 ** (attempts - 1))
-            await _record(core, target_id, worker, values=dict(
-                status="scheduled", scheduled_for=retry_at, claimed_by=None, claimed_at=None,
-                error=f"{exc.message} (retrying at {format_time(retry_at)})", error_category=exc.category,
-            ))
-        else:
-            await _record(core, target_id, worker, values=dict(
-                status="failed", error=exc.message, error_category=exc.category,
-            ))
-        return
-    except Exception:
-        log.exception("publisher %s failed on target %s", publisher_name, target_id)
-        await _record(core, target_id, worker, values=dict(
-            status="failed", error="The platform could not be reached", error_category="platform_down",
-        ))
-        return
-    await _record(core, target_id, worker, values=_success_values(core, result))
+            async with self.limit, platform_limit:
+                outcome = await self._outcome(claimed)
+            self.outcomes.append((claimed.target_id, outcome))
+        finally:
+            self.in_flight -= 1
 
+    async def _outcome(self, claimed: _Claimed) -> dict[str, object]:
+        if claimed.request is None:
+            return dict(status="failed", error="The content or the account no longer exists",
+                        error_category="rejected_content")
+        try:
+            result = await _publisher(self.core, claimed.publisher).publish(claimed.request)
+        except PublishError as exc:
+            scheduled = not self.worker.startswith("request:")
+            if exc.retryable and scheduled and claimed.attempts < MAX_ATTEMPTS:
+                retry_at = self.core.now() + RETRY_BASE_DELAY * (2 ** (claimed.attempts - 1))
+                return dict(
+                    status="scheduled", scheduled_for=retry_at, claimed_by=None, claimed_at=None,
+                    error=f"{exc.message} (retrying at {format_time(retry_at)})", error_category=exc.category,
+                )
+            return dict(status="failed", error=exc.message, error_category=exc.category)
+        except Exception:
+            log.exception("publisher %s failed on target %s", claimed.publisher, claimed.target_id)
+            return dict(status="failed", error="The platform could not be reached", error_category="platform_down")
+        return _success_values(self.core, result)
 
-async def _publish_all(core: Core, target_ids: list[str], worker: str) -> None:
-    limiter = anyio.CapacityLimiter(PUBLISH_CONCURRENCY)
+    async def flush(self) -> None:
+        batch, self.outcomes = self.outcomes, []
+        await _record(self.core, self.worker, batch)
 
-    async def one(target_id: str) -> None:
-        async with limiter:
-            await publish_target(core, target_id, worker)
+    async def _flush_until(self, finished: anyio.Event) -> None:
+        while not finished.is_set():
+            with anyio.move_on_after(self.FLUSH_INTERVAL):
+                await finished.wait()
+            await self.flush()
 
-    async with anyio.create_task_group() as group:
-        for target_id in target_ids:
-            group.start_soon(one, target_id)
+    async def run(self, target_ids: list[str]) -> None:
+        """Publish these already-claimed targets and record every outcome before returning."""
+        finished = anyio.Event()
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._flush_until, finished)
+            async with anyio.create_task_group() as posts:
+                for claimed in await self.load(target_ids):
+                    self.in_flight += 1
+                    posts.start_soon(self.attempt, claimed)
+            finished.set()
+        await self.flush()
+
+    async def run_due(self, batch: int) -> int:
+        """Claim due targets as capacity frees up, until none is due and none is in flight."""
+        total = 0
+        finished = anyio.Event()
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._flush_until, finished)
+            async with anyio.create_task_group() as posts:
+                while True:
+                    room = min(batch, self.capacity - self.in_flight)
+                    claimed_ids = await claim_due_targets(self.core, self.worker, room) if room > 0 else []
+                    for claimed in await self.load(claimed_ids) if claimed_ids else []:
+                        self.in_flight += 1
+                        posts.start_soon(self.attempt, claimed)
+                    total += len(claimed_ids)
+                    if not claimed_ids and self.in_flight == 0:
+                        break
+                    if len(claimed_ids) < room or room <= 0:
+                        # Nothing more is due right now (or we are full): let posts finish.
+                        await anyio.sleep(self.FLUSH_INTERVAL)
+            finished.set()
+        await self.flush()
+        return total
 
 
 async def claim_due_targets(core: Core, worker: str, limit: int = 100) -> list[str]:
@@ -383,11 +522,8 @@ async def claim_due_targets(core: Core, worker: str, limit: int = 100) -> list[s
             .where(PostTarget.id.in_(due), PostTarget.status == "scheduled")
             .values(status="publishing", claimed_by=worker, claimed_at=now, attempts=PostTarget.attempts + 1)
         )
-        suggestion_ids = set(await session.scalars(
-            select(PostTarget.suggestion_id).where(PostTarget.id.in_(due))
-        ))
-        for suggestion_id in sorted(suggestion_ids):
-            await refresh_suggestion_status(session, suggestion_id, now)
+        suggestion_ids = await session.scalars(select(PostTarget.suggestion_id).where(PostTarget.id.in_(due)))
+        await refresh_suggestion_statuses(session, suggestion_ids, now)
     return due
 
 
@@ -404,43 +540,36 @@ async def reconcile_stale_targets(core: Core, worker: str, limit: int = 100) -> 
         if not core.db.is_sqlite:
             query = query.with_for_update(skip_locked=True)
         stale = list(await session.scalars(query))
-        if stale:
-            await session.execute(
-                update(PostTarget).where(PostTarget.id.in_(stale)).values(claimed_by=worker, claimed_at=now)
-            )
-    for target_id in stale:
-        async with core.db.transaction() as session:
-            target = await session.get(PostTarget, target_id)
-            assert target is not None
-            request = await _publish_request(session, core, target)
-            publisher_name = target.publisher
+        if not stale:
+            return 0
+        await session.execute(
+            update(PostTarget).where(PostTarget.id.in_(stale)).values(claimed_by=worker, claimed_at=now)
+        )
+    claimed = await Publishing(core, worker).load(stale)
+    outcomes: list[tuple[str, dict[str, object]]] = []
+    for target in claimed:
         try:
-            publisher = _publisher(core, publisher_name)
-            found = await publisher.find_published(request)
+            publisher = _publisher(core, target.publisher)
+            found = await publisher.find_published(target.request) if target.request else None
         except Exception:
-            log.exception("could not reconcile target %s", target_id)
+            log.exception("could not reconcile target %s", target.target_id)
             continue
         if found is not None:
-            await _record(core, target_id, worker, values=_success_values(core, found))
+            outcomes.append((target.target_id, _success_values(core, found)))
         elif publisher.confirms_absence:
             # Proven unpublished: safe to publish again.
-            await _record(core, target_id, worker, values=dict(status="scheduled", claimed_by=None, claimed_at=None))
+            outcomes.append((target.target_id, dict(status="scheduled", claimed_by=None, claimed_at=None)))
         else:
-            await _record(core, target_id, worker, values=dict(
+            outcomes.append((target.target_id, dict(
                 status="unconfirmed",
                 error="Publishing was interrupted and the platform cannot confirm whether the post went out",
                 error_category="platform_down",
-            ))
+            )))
+    await _record(core, worker, outcomes)
     return len(stale)
 
 
 async def publish_due_posts(core: Core, worker: str, batch: int = 100) -> int:
     """One scheduler pass: reconcile interrupted targets, then publish what is due."""
     await reconcile_stale_targets(core, worker)
-    total = 0
-    while True:
-        claimed = await claim_due_targets(core, worker, batch)
-        if not claimed:
-            return total
-        await _publish_all(core, claimed, worker)
-        total += len(claimed)
+    return await Publishing(core, worker).run_due(batch)
