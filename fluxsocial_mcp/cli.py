@@ -1,4 +1,4 @@
-"""``fluxsocial-mcp``: serve, worker, migrate, users, keys, demo."""
+"""``fluxsocial-mcp``: serve, worker, migrate, users, keys, demo, dna, accounts."""
 
 from __future__ import annotations
 
@@ -173,6 +173,125 @@ def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _dna_business(core: Core, business_id: str) -> Any:
+    from .errors import NotFound
+    from .models import Business
+
+    async with core.db.transaction() as session:
+        business = await session.get(Business, business_id)
+    if business is None:
+        raise NotFound(f"Business {business_id} not found")
+    return business
+
+
+def _print_dna(args: argparse.Namespace, result: Any, profile: Any, lead: str) -> None:
+    from dataclasses import asdict
+
+    data = {**(asdict(result) if result is not None else {}), "profile": profile.as_dict() if profile else None}
+    described = profile.describe() if profile else "no past posts yet"
+    _print(args, data, f"{lead}Content DNA: {described}")
+
+
+def cmd_dna_import(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from .core import content_dna
+
+    posts = content_dna.parse_posts_file(Path(args.file))
+
+    async def work(core: Core) -> Any:
+        await _dna_business(core, args.business_id)
+        result = await content_dna.import_posts(core.db, args.business_id, posts, source="file")
+        async with core.db.transaction() as session:
+            return result, await content_dna.load_profile(session, args.business_id)
+
+    result, profile = _run(settings, work)
+    _print_dna(args, result, profile,
+               f"Imported {result.imported} past posts, updated {result.updated} ({args.business_id})\n")
+    return 0
+
+
+def cmd_dna_sync(args: argparse.Namespace, settings: Settings) -> int:
+    from .core import content_dna
+
+    async def work(core: Core) -> Any:
+        await _dna_business(core, args.business_id)
+        result = await content_dna.import_from_accounts(core.db, core.publishers, args.business_id)
+        async with core.db.transaction() as session:
+            return result, await content_dna.load_profile(session, args.business_id)
+
+    result, profile = _run(settings, work)
+    _print_dna(args, result, profile,
+               f"Read {result.imported + result.updated} past posts from connected accounts\n")
+    return 0
+
+
+def cmd_dna_show(args: argparse.Namespace, settings: Settings) -> int:
+    from .core import content_dna
+
+    async def work(core: Core) -> Any:
+        await _dna_business(core, args.business_id)
+        async with core.db.transaction() as session:
+            return await content_dna.load_profile(session, args.business_id)
+
+    _print_dna(args, None, _run(settings, work), "")
+    return 0
+
+
+def _secret_arg(value: str | None) -> str | None:
+    # "-" reads the token from standard input, keeping it out of shell history and ps.
+    return sys.stdin.readline().strip() if value == "-" else value
+
+
+def cmd_accounts_add(args: argparse.Namespace, settings: Settings) -> int:
+    from .platforms.connect import add_account_from_token
+    from .platforms.credentials import CredentialVault
+    from .platforms.registry import build_connect_flows
+
+    access_token = _secret_arg(args.access_token) or ""
+    refresh_token = _secret_arg(args.refresh_token)
+
+    async def work(core: Core) -> Any:
+        async with core.db.transaction() as session:
+            user = await users.get_user_by_email(session, args.email)
+        return await add_account_from_token(
+            core.db, CredentialVault(settings), build_connect_flows(settings),
+            user_id=user.id, business_id=args.business_id, platform=args.platform, username=args.username,
+            access_token=access_token, refresh_token=refresh_token, platform_user_id=args.platform_user_id,
+            now=core.now(),
+        )
+
+    account = _run(settings, work)
+    _print(args, {"accountId": account.id, "businessId": account.business_id, "platform": account.platform,
+                  "username": account.username},
+           f"Connected {account.platform} account {account.username} ({account.id}) to {account.business_id}")
+    return 0
+
+
+def cmd_accounts_list(args: argparse.Namespace, settings: Settings) -> int:
+    from .core import businesses
+
+    async def work(core: Core) -> list[Any]:
+        async with core.db.transaction() as session:
+            user = await users.get_user_by_email(session, args.email)
+            return await businesses.list_user_accounts(session, user.id)
+
+    rows = [
+        {"accountId": a.id, "businessId": a.business_id, "platform": a.platform, "username": a.username,
+         "followers": a.followers, "connection": a.connection, "status": a.status}
+        for a in _run(settings, work)
+    ]
+    if args.json:
+        print(json.dumps({"accounts": rows}))
+    else:
+        for row in rows:
+            print(f"{row['accountId']}  {row['platform']:9} {row['username']}  {row['connection']}  {row['status']}"
+                  f"  business {row['businessId']}")
+        if not rows:
+            print("No accounts")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fluxsocial-mcp", description="FluxSocial REST API and MCP server")
     parser.add_argument("--version", action="version", version=__version__)
@@ -211,6 +330,45 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = keys_parser.add_parser("revoke", help="revoke a key at once")
     revoke.add_argument("key_id")
     revoke.set_defaults(handler=cmd_keys_revoke)
+
+    dna_parser = sub.add_parser("dna", help="a business's content DNA (its voice, from past posts)").add_subparsers(
+        dest="action", required=True
+    )
+    dna_import = dna_parser.add_parser(
+        "import", help="import past posts from a CSV or JSON file (text, posted_at, likes, comments, shares)"
+    )
+    dna_import.add_argument("--business-id", required=True)
+    dna_import.add_argument("file")
+    dna_import.add_argument("--json", action="store_true")
+    dna_import.set_defaults(handler=cmd_dna_import)
+    dna_sync = dna_parser.add_parser("sync", help="read past posts from the business's connected accounts")
+    dna_sync.add_argument("--business-id", required=True)
+    dna_sync.add_argument("--json", action="store_true")
+    dna_sync.set_defaults(handler=cmd_dna_sync)
+    dna_show = dna_parser.add_parser("show", help="print the business's content DNA")
+    dna_show.add_argument("--business-id", required=True)
+    dna_show.add_argument("--json", action="store_true")
+    dna_show.set_defaults(handler=cmd_dna_show)
+
+    accounts_parser = sub.add_parser("accounts", help="connected social accounts").add_subparsers(
+        dest="action", required=True
+    )
+    add_account = accounts_parser.add_parser("add", help="connect an account from an existing platform token")
+    add_account.add_argument("--email", required=True)
+    add_account.add_argument("--business-id", required=True)
+    add_account.add_argument("--platform", required=True,
+                             choices=["instagram", "facebook", "tiktok", "linkedin", "x", "threads"])
+    add_account.add_argument("--username", required=True)
+    add_account.add_argument("--access-token", required=True, help="the token, or - to read it from standard input")
+    add_account.add_argument("--refresh-token", help="the refresh token, or - to read it from standard input")
+    add_account.add_argument("--platform-user-id",
+                             help="the platform's id of the account; without it the platform is asked")
+    add_account.add_argument("--json", action="store_true")
+    add_account.set_defaults(handler=cmd_accounts_add)
+    list_accounts = accounts_parser.add_parser("list", help="list a user's connected accounts")
+    list_accounts.add_argument("--email", required=True)
+    list_accounts.add_argument("--json", action="store_true")
+    list_accounts.set_defaults(handler=cmd_accounts_list)
     return parser
 
 

@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from typing_extensions import Annotated
 
@@ -23,6 +23,20 @@ def _comma_list(value: object) -> object:
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
     return value
+
+
+# Which AI providers each kind of generation can use (registry: providers/registry.py).
+AI_PROVIDERS = {
+    "text": ("offline", "openai", "anthropic", "gemini"),
+    "image": ("offline", "openai", "gemini"),
+    "video": ("offline", "veo"),
+}
+# Names people reach for: every OpenAI-compatible server is "openai", Google's are "gemini"/"veo".
+_PROVIDER_ALIASES = {
+    "openai-compatible": "openai", "openai_compatible": "openai", "ollama": "openai", "vllm": "openai",
+    "llamacpp": "openai", "llama.cpp": "openai", "openrouter": "openai", "claude": "anthropic",
+    "google": "gemini", "imagen": "gemini",
+}
 
 
 class Settings(BaseSettings):
@@ -50,6 +64,12 @@ class Settings(BaseSettings):
     scheduler_interval_seconds: float = Field(1.0, gt=0)
     # A target left PUBLISHING this long (its worker died) is reconciled.
     publish_claim_timeout_seconds: float = Field(300.0, gt=0)
+    # Publishes in flight per process, in all and per platform.
+    publish_concurrency: int = Field(256, ge=1)
+    publish_concurrency_per_platform: int = Field(128, ge=1)
+    # Simulated round trip of the sandbox platform (half before it records a post, half
+    # after), for benchmarks and crash tests; 0 in normal use.
+    sandbox_latency_ms: int = Field(0, ge=0)
 
     media_max_image_bytes: int = Field(8 * 1024 * 1024, gt=0)
     media_max_video_bytes: int = Field(100 * 1024 * 1024, gt=0)
@@ -59,6 +79,10 @@ class Settings(BaseSettings):
     media_fetch_allow_private: bool = False
     # Extra CA bundle (PEM) trusted by media fetches, e.g. a lab's own certificate authority.
     media_fetch_ca_bundle: Path | None = None
+
+    # Lifetimes of what the OAuth server issues to MCP clients.
+    oauth_access_token_ttl_seconds: int = Field(3600, ge=60)
+    oauth_refresh_token_ttl_seconds: int = Field(30 * 24 * 3600, ge=3600)
 
     # Browser origins allowed at /api/mcp besides the public URL's own.
     allowed_origins: Annotated[list[str], NoDecode] = Field(
@@ -70,12 +94,79 @@ class Settings(BaseSettings):
         ]
     )
 
+    # Publishing to real platforms (README "Publishing to real platforms"). Each platform's
+    # OAuth app credentials; an unset client id leaves that platform's connect flow off.
+    # ``*_api_url`` sends every server-side call for that platform (API, token, refresh)
+    # to another base URL instead of the platform's own hosts: tests and local fakes.
+    instagram_client_id: str | None = None
+    instagram_client_secret: SecretStr | None = None
+    instagram_api_url: str | None = None
+    facebook_client_id: str | None = None
+    facebook_client_secret: SecretStr | None = None
+    facebook_api_url: str | None = None
+    threads_client_id: str | None = None
+    threads_client_secret: SecretStr | None = None
+    threads_api_url: str | None = None
+    # Graph API version of Instagram and Facebook Pages; Threads has its own.
+    meta_graph_version: str = "v25.0"
+    threads_api_version: str = "v1.0"
+    tiktok_client_key: str | None = None
+    tiktok_client_secret: SecretStr | None = None
+    tiktok_api_url: str | None = None
+    # The most public level a TikTok post may take, within what the creator allows.
+    tiktok_privacy_level: str = "PUBLIC_TO_EVERYONE"
+    linkedin_client_id: str | None = None
+    linkedin_client_secret: SecretStr | None = None
+    linkedin_api_url: str | None = None
+    # The LinkedIn-Version header (YYYYMM) of the versioned /rest APIs.
+    linkedin_version: str = Field("202605", pattern=r"^\d{6}(\.\d{2})?$")
+    x_client_id: str | None = None
+    x_client_secret: SecretStr | None = None
+    x_api_url: str | None = None
+    platform_http_timeout_seconds: float = Field(30.0, gt=0)
+    # How long publishing waits for a platform to process media (containers, uploads).
+    platform_poll_interval_seconds: float = Field(2.0, gt=0)
+    platform_poll_timeout_seconds: float = Field(120.0, gt=0)
+
+    # AI providers (README "AI providers"). "offline" (the default) needs no key and no
+    # network. Unset models and base URLs take each provider's defaults; an image or video
+    # key left unset reuses the text key when both are the same vendor.
+    text_provider: str = "offline"  # offline | openai (also Ollama, vLLM, llama.cpp …) | anthropic | gemini
+    text_model: str | None = None
+    text_base_url: str | None = None
+    text_api_key: SecretStr | None = None
+    image_provider: str = "offline"  # offline | openai | gemini (Imagen, Gemini image models)
+    image_model: str | None = None
+    image_base_url: str | None = None
+    image_api_key: SecretStr | None = None
+    video_provider: str = "offline"  # offline | veo
+    video_model: str | None = None
+    video_base_url: str | None = None
+    video_api_key: SecretStr | None = None
+    ai_timeout_seconds: float = Field(120.0, gt=0)
+    # Tries per provider call on 429/5xx/connection errors, with exponential backoff.
+    ai_max_attempts: int = Field(3, ge=1, le=10)
+
     log_level: str = "INFO"
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         return _comma_list(value)
+
+    @field_validator("text_provider", "image_provider", "video_provider", mode="before")
+    @classmethod
+    def _ai_provider(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        kind = info.field_name.split("_")[0]
+        name = value.strip().lower()
+        name = _PROVIDER_ALIASES.get(name, name)
+        if kind == "video" and name == "gemini":
+            name = "veo"  # Google's video model
+        if name not in AI_PROVIDERS[kind]:
+            raise ValueError(f"must be one of {', '.join(AI_PROVIDERS[kind])} (got {value!r})")
+        return name
 
     @field_validator("public_url")
     @classmethod

@@ -250,3 +250,31 @@ class SandboxPost(SQLModel, table=True):
     caption: str = Field(sa_column=Column(Text, nullable=False))
     media_urls: list[str] = _json(list)
     created_at: datetime = _ts()
+
+
+class PastPost(SQLModel, table=True):
+    """A post the business published before, with its engagement: the input of its content DNA.
+
+    Imported from a file (``fluxsocial-mcp dna import``) or from a connected account
+    whose platform offers its history. ``external_id`` keeps re-imports from duplicating.
+    """
+
+    __tablename__ = "past_posts"
+    __table_args__ = (UniqueConstraint("business_id", "external_id", name="uq_past_posts_external"),)
+
+    id: Optional[int] = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    business_id: str = _fk("businesses.id")
+    account_id: Optional[str] = Field(default=None, max_length=64)
+    # "file", or the platform the post was read from.
+    source: str = Field(default="file", max_length=16)
+    external_id: str = Field(max_length=128)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    # ISO 639-1, detected when imported; None when too short to tell.
+    language: Optional[str] = Field(default=None, max_length=8)
+    posted_at: Optional[datetime] = _ts(nullable=True)
+    likes: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    comments: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    shares: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    # The weighted interaction count the profile ranks posts by (see core/content_dna.py).
+    engagement: float = Field(default=0.0)
+    imported_at: datetime = _ts()

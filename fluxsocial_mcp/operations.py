@@ -184,6 +184,19 @@ OPERATIONS: dict[str, Operation] = {op.name: op for op in [
 ]}
 
 
+# Offered by the REST API only: the MCP tool list is fixed at fifteen (SPEC §6), and an MCP
+# client retries the same way with post_content and the failed targets.
+REST_ONLY_OPERATIONS: dict[str, Operation] = {op.name: op for op in [
+    Operation(
+        "retry_failed_targets", "Retry failed targets",
+        "Publish again, now, only the targets of a suggestion whose publishing failed (e.g. after "
+        "PARTIALLY_POSTED); targets that succeeded are left alone.",
+        POST_WRITE, "general", SuggestionInput, PostResult, publishing.retry_failed_targets,
+        destructive=True, open_world=True,
+    ),
+]}
+
+
 async def invoke(
     core: Core, limiter: RateLimiter, operation: Operation, caller: Caller, arguments: Any
 ) -> tuple[Output, RateLimitStatus]:

@@ -12,7 +12,7 @@ from ..media.fetch import FetchedMedia, FetchPolicy, fetch_media
 from ..media.process import normalize_image
 from ..models import GenerationSession, Media, Suggestion, SuggestionMedia
 from ..providers.base import BusinessProfile, ImageRequest, TextRequest
-from . import credits
+from . import content_dna, credits
 from .caller import Caller
 from .catalog import owned_business
 from .schemas import (
@@ -71,6 +71,10 @@ async def generate_content(core: Core, caller: Caller, request: GenerateContentI
         timezone=business.timezone,
         language=business.language,
     )
+    # SPEC §5: no language given -> the content DNA's, else the prompt's (the generator's call).
+    voice = await content_dna.voice_for(
+        core.db, business.id, use_content_dna=request.use_content_dna, language=request.language
+    )
     session_id = ids.new_id(ids.SESSION)
     async with credits.charged(core.db, caller, "text", session_id) as charge:
         generated = await core.text.generate(
@@ -79,7 +83,9 @@ async def generate_content(core: Core, caller: Caller, request: GenerateContentI
                 business=profile,
                 content_format=request.content_format,
                 count=request.suggestion_count,
-                language=request.language,
+                language=request.language or voice.language,
+                content_dna=voice.description,
+                examples=voice.examples,
             )
         )
         drafts = generated.suggestions[: request.suggestion_count]

@@ -1,5 +1,8 @@
 """The best time to post: the business's own engagement history, shrunk toward a per-platform prior.
 
+The history is our posting history plus, for accounts on real platforms, the engagement
+their platform's insights report (``platforms.insights``).
+
 Each (weekday, hour) slot, in the business's timezone, scores the mean
 engagement of the past posts made in it, blended with the platform prior
 weighted as ``PRIOR_WEIGHT`` posts — so three good posts on a Monday night do
@@ -20,6 +23,7 @@ from sqlalchemy import select
 
 from ..errors import NotFound
 from ..models import EngagementSample, SocialAccount
+from ..platforms.insights import sync_engagement
 from .caller import Caller
 from .catalog import owned_business
 from .schemas import OptimalTimeData, OptimalTimeInput, OptimalTimeResult, format_time
@@ -96,6 +100,9 @@ async def get_optimal_time(core: Core, caller: Caller, request: OptimalTimeInput
                 if account_id not in known:
                     raise NotFound(f"Account {account_id} not found in business {business.id}")
             accounts = [known[a] for a in dict.fromkeys(request.account_ids)]
+    # Platform insights join our own history (accounts on real platforms, at most every few hours).
+    await sync_engagement(core.db, core.publishers, accounts, core.now())
+    async with core.db.transaction() as session:
         samples = list((await session.execute(
             select(EngagementSample.posted_at, EngagementSample.engagement_rate, SocialAccount.platform)
             .join(SocialAccount, SocialAccount.id == EngagementSample.account_id)

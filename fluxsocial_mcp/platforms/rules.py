@@ -32,6 +32,13 @@ class PlatformRules:
     max_items: int = 10
     min_carousel: int = 2
     max_videos: int = 1
+    # False: a post carries images or one video, never both (X, LinkedIn, Facebook).
+    mixed_media: bool = True
+    # What a STORY may carry on this platform.
+    story_kinds: frozenset[str] = frozenset({"image", "video"})
+    # How the platform counts text: "chars", "x" (links 23, CJK and emoji 2) or
+    # "threads" (emoji count their UTF-8 bytes).
+    length_unit: str = "chars"
 
 
 RULES: dict[str, PlatformRules] = {
@@ -39,15 +46,65 @@ RULES: dict[str, PlatformRules] = {
         "Instagram", max_caption=2200, max_hashtags=30,
         formats=frozenset({"IMAGE", "VIDEO", "CAROUSEL", "REEL", "STORY"}), needs_media=True, max_items=10,
     ),
-    "facebook": PlatformRules("Facebook", max_caption=63206, max_items=10),
+    "facebook": PlatformRules(
+        "Facebook", max_caption=63206, max_items=10, mixed_media=False, story_kinds=frozenset({"image"}),
+    ),
     "tiktok": PlatformRules(
         "TikTok", max_caption=2200, formats=frozenset({"VIDEO", "REEL", "STORY"}),
         needs_media=True, video_only=True, max_items=1,
     ),
-    "linkedin": PlatformRules("LinkedIn", max_caption=3000, max_items=9),
-    "x": PlatformRules("X", max_caption=280, max_items=4),
-    "threads": PlatformRules("Threads", max_caption=500, max_items=10),
+    # The Posts API's multiImage takes 2-20 images; a video post takes one video alone.
+    "linkedin": PlatformRules("LinkedIn", max_caption=3000, max_items=20, mixed_media=False),
+    # 4 images or 1 video.
+    "x": PlatformRules("X", max_caption=280, max_items=4, mixed_media=False, length_unit="x"),
+    "threads": PlatformRules("Threads", max_caption=500, max_items=20, length_unit="threads"),
 }
+
+SINGLE_ITEM_FORMATS = frozenset({"IMAGE", "VIDEO", "REEL", "STORY"})
+_LINK = re.compile(r"https?://\S+")
+# twitter-text v3: these code points weigh 1, every other one 2 (a link always weighs 23).
+_X_LIGHT = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
+# Joiners and modifiers inside one emoji sequence add nothing to its weight.
+_EMOJI_PARTS = frozenset({0x200D, 0xFE0E, 0xFE0F, *range(0x1F3FB, 0x1F400)})
+X_LINK_WEIGHT = 23
+
+
+def _is_emoji(code: int) -> bool:
+    return code >= 0x1F000 or 0x2600 <= code <= 0x27BF or code in _EMOJI_PARTS
+
+
+def x_length(text: str) -> int:
+    """The length X counts (its twitter-text rules, without its full emoji table)."""
+    total, position = 0, 0
+    for match in _LINK.finditer(text):
+        total += _weigh(text[position:match.start()]) + X_LINK_WEIGHT
+        position = match.end()
+    return total + _weigh(text[position:])
+
+
+def _weigh(text: str) -> int:
+    total, previous = 0, 0
+    for char in text:
+        code = ord(char)
+        if code in _EMOJI_PARTS or (previous == 0x200D and _is_emoji(code)):
+            previous = code
+            continue
+        total += 1 if any(low <= code <= high for low, high in _X_LIGHT) else 2
+        previous = code
+    return total
+
+
+def threads_length(text: str) -> int:
+    """Threads counts characters, but each emoji as its number of UTF-8 bytes."""
+    return sum(len(char.encode("utf-8")) if _is_emoji(ord(char)) else 1 for char in text)
+
+
+def text_length(rules: PlatformRules, text: str) -> int:
+    if rules.length_unit == "x":
+        return x_length(text)
+    if rules.length_unit == "threads":
+        return threads_length(text)
+    return len(text)
 
 
 def compose_caption(body: str, tags: list[str]) -> str:
@@ -80,7 +137,14 @@ def check_post(platform: str, draft: PostDraft) -> None:
         raise BadRequest(f"{rules.name} takes at most {rules.max_items} media items, this content has {len(kinds)}")
     if kinds.count("video") > rules.max_videos:
         raise BadRequest(f"{rules.name} takes at most {rules.max_videos} video per post")
-    length = len(draft.caption)
+    if not rules.mixed_media and "video" in kinds and "image" in kinds:
+        raise BadRequest(f"{rules.name} takes either images or one video in a post, not both")
+    if fmt in SINGLE_ITEM_FORMATS and len(kinds) > 1:
+        raise BadRequest(f"{rules.name}: a {fmt} post takes one image or video, this content has {len(kinds)}")
+    if fmt == "STORY" and kinds and not set(kinds) <= rules.story_kinds:
+        allowed = " or ".join(sorted(rules.story_kinds))
+        raise BadRequest(f"{rules.name}: a story can only be an {allowed} here")
+    length = text_length(rules, draft.caption)
     if length > rules.max_caption:
         raise BadRequest(
             f"{rules.name}: the text is {length} characters with its hashtags; the limit is {rules.max_caption}"

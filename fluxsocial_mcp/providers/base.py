@@ -33,6 +33,8 @@ class TextRequest:
     language: str | None
     # A plain-words description of the business's proven voice, when asked for.
     content_dna: str | None = None
+    # A few of the business's best-performing past posts, as examples of that voice.
+    examples: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
