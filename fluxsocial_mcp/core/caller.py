@@ -16,14 +16,6 @@ BUSINESSES_READ = "businesses:read"
 ALL_SCOPES: tuple[str, ...] = (
     CREDITS_READ, CONTENT_READ, CONTENT_WRITE, POST_WRITE, ACCOUNTS_READ, BUSINESSES_READ,
 )
-SCOPE_DESCRIPTIONS = {
-    CREDITS_READ: "Read your credit balance and cost previews",
-    CONTENT_READ: "Read generated content and post status",
-    CONTENT_WRITE: "Generate new content (spends credits)",
-    POST_WRITE: "Publish and schedule content to your connected accounts",
-    ACCOUNTS_READ: "List your connected social accounts",
-    BUSINESSES_READ: "List your businesses",
-}
 
 Channel = Literal["api", "web"]
 

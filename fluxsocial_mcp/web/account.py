@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from oauth.scopes import SCOPE_DESCRIPTIONS
+
 from ..core import credits, keys
-from ..core.caller import SCOPE_DESCRIPTIONS
 from ..models import ApiKey, CreditLedgerEntry, GenerationSession, Suggestion, VideoOperation
 from .security import flash
 from .site import Site, Visit, not_found

@@ -8,8 +8,10 @@ from datetime import date, datetime, time, timedelta, timezone
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from oauth.scopes import SCOPE_DESCRIPTIONS
+
 from ..core import businesses, keys
-from ..core.caller import ALL_SCOPES, SCOPE_DESCRIPTIONS
+from ..core.caller import ALL_SCOPES
 from ..errors import BadRequest, NotFound
 from ..models import ApiKey
 from .security import flash
