@@ -26,11 +26,13 @@ from .core.service import Core
 from .db import Database
 from .mcp_http import McpGate
 from .migrations import upgrade_database
+from .platforms.registry import build_publishers
 from .platforms.sandbox import SandboxPublisher
 from .providers.registry import build_generators
 from .scheduler import run_background_loops
 from .tools import build_mcp_server
 from .web.app import web_routes
+from .web.connect import connect_routes
 from .web.pages import page_routes
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,8 @@ def build_runtime(settings: Settings, db: Database | None = None) -> Runtime:
         publishers={"sandbox": sandbox},
         media=MediaStore(settings.media_dir, settings.public_url),
     )
+    # Real platform adapters read the core's clock, so they are made once it exists.
+    core.publishers = build_publishers(settings, db, sandbox, clock=lambda: core.now())
     config = oauth_config(settings)
     store = SqlOAuthStore(db.sessions)
     return Runtime(
@@ -124,6 +128,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         ),
         *page_routes(core.media, runtime.sandbox),
         *web_routes(runtime),
+        *connect_routes(runtime),
     ]
     app = Starlette(
         routes=routes,

@@ -297,12 +297,13 @@ async def upload_media(core: Core, caller: Caller, request: UploadMediaInput) ->
             )
         )
         await session.flush()
-        medias = []
-        for index, (media_id, filename, data, content_type, kind) in enumerate(stored):
-            medias.append(core.media.record(
+        medias = [
+            core.media.record(
                 session, media_id=media_id, filename=filename, user_id=caller.user_id,
                 data=data, content_type=content_type, kind=kind, origin="upload",
-            ))
+            )
+            for media_id, filename, data, content_type, kind in stored
+        ]
         await session.flush()
         for index, media in enumerate(medias):
             session.add(

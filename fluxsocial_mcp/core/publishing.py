@@ -109,6 +109,7 @@ def target_result(target: PostTarget) -> TargetResult:
         status=target.status,  # type: ignore[arg-type]
         post_url=target.post_url,
         error=target.error,
+        error_category=target.error_category,
     )
 
 

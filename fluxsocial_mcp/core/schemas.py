@@ -261,6 +261,8 @@ class TargetResult(Output):
     status: TargetStatus
     post_url: str | None = None
     error: str | None = None
+    # auth_expired | rate_limited | rejected_content | media_error | platform_down
+    error_category: str | None = None
 
 
 class PostResult(Output):

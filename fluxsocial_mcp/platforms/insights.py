@@ -51,12 +51,13 @@ class EngagementSync:
             for account in due:
                 reader = publishers[account.connection]
                 assert isinstance(reader, PostHistoryReader)
+                # Counted as read even if it fails: a failing platform is not asked again at every request.
+                self._synced[account.id] = now
                 try:
                     posts = await reader.recent_posts(account.id, account.username)
                 except Exception as exc:  # a platform's failure only costs us its samples
                     log.info("engagement of account %s not read: %s", account.id, exc)
                     continue
-                self._synced[account.id] = now
                 written += await _store(db, account, posts)
         return written
 

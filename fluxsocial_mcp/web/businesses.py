@@ -12,6 +12,7 @@ from ..core import businesses
 from ..core.businesses import LANGUAGES, InvalidField
 from ..errors import NotFound
 from ..models import Business, SocialAccount
+from ..platforms.registry import build_connect_flows
 from ..platforms.rules import RULES
 from .security import flash
 from .site import Site, Visit, not_found
@@ -129,6 +130,8 @@ def business_routes(site: Site) -> list[BaseRoute]:
         flash(visit.request, f"{business.name} was created. Connect its social accounts below.")
         return site.redirect(f"/settings/businesses/{business.id}")
 
+    connect_flows = build_connect_flows(core.settings)
+
     async def detail(
         visit: Visit,
         business: Business,
@@ -147,6 +150,8 @@ def business_routes(site: Site) -> list[BaseRoute]:
                 "accounts": accounts,
                 "account_form": account_form or AccountForm(),
                 "platforms": RULES,
+                # Real platforms this server holds app credentials for: each gets a Connect button.
+                "connectable": [(name, flow.label) for name, flow in connect_flows.items() if flow.configured()],
             },
             status_code=status_code,
         )

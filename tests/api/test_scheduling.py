@@ -339,12 +339,13 @@ async def test_failed_target_can_be_retried(client: httpx.AsyncClient, runtime: 
     )
     assert failed.status_code == 200
     assert failed.json() == {"suggestionId": suggestion_id, "results": [
-        {"platform": "linkedin", "accountId": linkedin, "status": "failed", "error": "LinkedIn rejected the token"},
+        {"platform": "linkedin", "accountId": linkedin, "status": "failed", "error": "LinkedIn rejected the token",
+         "errorCategory": "auth_expired"},
     ]}
     assert await status_of(client, tenant, suggestion_id) == {
         "id": suggestion_id, "status": "FAILED",
         "platforms": [{"platform": "linkedin", "accountId": linkedin, "status": "failed",
-                       "error": "LinkedIn rejected the token"}],
+                       "error": "LinkedIn rejected the token", "errorCategory": "auth_expired"}],
     }
     assert await sandbox_post_count(runtime.core) == 0
 
@@ -382,7 +383,8 @@ async def test_one_failed_target_of_two_is_partially_posted(
     assert [r["platform"] for r in results] == ["linkedin", "x"]
     assert results[0]["status"] == "success" and results[0]["postUrl"].startswith("http://127.0.0.1:8000/sandbox/posts/")
     # A request-time post is not retried in the background: it fails now and can be retried by the caller.
-    assert results[1] == {"platform": "x", "accountId": x, "status": "failed", "error": "X is over capacity"}
+    assert results[1] == {"platform": "x", "accountId": x, "status": "failed", "error": "X is over capacity",
+                          "errorCategory": "platform_down"}
     status = await status_of(client, tenant, suggestion_id)
     assert status["status"] == "PARTIALLY_POSTED"
     assert by_platform(status) == {"linkedin": results[0], "x": results[1]}

@@ -9,9 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import select
+from pydantic import SecretStr
+from sqlalchemy import select, update
 
-from fluxsocial_mcp.app import Runtime, create_app
+from fluxsocial_mcp.app import Runtime, build_runtime, create_app
 from fluxsocial_mcp.models import SocialAccount
 from fluxsocial_mcp.platforms.connect import ConnectFlow
 from fluxsocial_mcp.platforms.credentials import PlatformCredentials
@@ -34,7 +35,8 @@ async def tenant(runtime: Runtime) -> Tenant:
 
 async def signed_in(runtime: Runtime, flows: dict[str, ConnectFlow], email: str = "owner@example.com") -> WebSession:
     app = create_app(runtime=runtime)
-    app.router.routes.extend(connect_routes(runtime, flows))
+    # Ahead of the real flows create_app mounts: these talk to the fakes.
+    app.router.routes[0:0] = connect_routes(runtime, flows)
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("203.0.113.7", 40000)),
                              base_url="http://127.0.0.1:8000")
     web = WebSession(http)
@@ -200,7 +202,8 @@ async def test_another_persons_business_is_not_found(
 
 async def test_signed_out_visitors_are_sent_to_sign_in(runtime: Runtime, flows: dict[str, ConnectFlow]) -> None:
     app = create_app(runtime=runtime)
-    app.router.routes.extend(connect_routes(runtime, flows))
+    # Ahead of the real flows create_app mounts: these talk to the fakes.
+    app.router.routes[0:0] = connect_routes(runtime, flows)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000") as http:
         response = await http.get("/connect/x?businessId=biz_1")
 
@@ -231,3 +234,25 @@ async def test_the_other_flows_exchange_a_code_and_name_the_account(
         assert (credentials.refresh_token, credentials.refresh_expires_at) == (
             "rft.valid-2", clock.now + timedelta(seconds=31536000)
         )
+
+
+async def test_the_business_page_offers_configured_platforms_and_flags_accounts_to_reconnect(
+    settings, database, clock
+) -> None:
+    configured = settings.model_copy(update={
+        "x_client_id": "x-client", "x_client_secret": SecretStr("x-secret"), "instagram_client_id": None,
+    })
+    runtime = build_runtime(configured, database)
+    runtime.core.clock = clock
+    tenant = await make_tenant(runtime.core, email="owner@example.com", platforms=("x",))
+    async with runtime.core.db.transaction() as session:
+        await session.execute(update(SocialAccount).values(connection="x", status="needs_reauth"))
+    web = await signed_in(runtime, {})
+    try:
+        page = await web.get(f"/settings/businesses/{tenant.business_id}")
+    finally:
+        await web.http.aclose()
+    assert page.status_code == 200
+    assert f'href="/connect/x?businessId={tenant.business_id}">Connect X</a>' in page.text
+    assert "Connect Instagram" not in page.text  # this server holds no Instagram app credentials
+    assert "Needs reconnecting" in page.text

@@ -145,7 +145,8 @@ async def test_a_refused_renewal_marks_the_account_and_fails_its_posts_with_a_re
         "(Value passed for the token was invalid.). Reconnect it in Settings → Businesses."
     )
     assert response.json()["results"] == [
-        {"platform": "x", "accountId": account_id, "status": "failed", "error": reconnect}
+        {"platform": "x", "accountId": account_id, "status": "failed", "error": reconnect,
+         "errorCategory": "auth_expired"}
     ]
     assert fakes.x.tweets == {}
     async with runtime.core.db.transaction() as session:

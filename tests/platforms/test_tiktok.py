@@ -12,7 +12,7 @@ from fluxsocial_mcp.platforms.base import Publisher, PublishError
 from fluxsocial_mcp.platforms.credentials import PlatformCredentials
 from fluxsocial_mcp.platforms.tiktok import choose_privacy
 
-from ..factories import Clock, Tenant, make_tenant
+from ..factories import Clock, make_tenant
 from .conftest import Fakes, Sleeps
 from .fakes.tiktok import tiktok_error
 from .support import connect_account, image, make_content, request, video
