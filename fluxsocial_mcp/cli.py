@@ -10,7 +10,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from . import __version__
+from . import __version__, redaction
 from .config import Settings
 from .core import keys, users
 from .core.caller import ALL_SCOPES
@@ -53,6 +53,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                 return None
         return (await ensure_demo(core)).api_key
 
+    if "public_url" not in settings.model_fields_set:
+        # No public URL configured: it is where this server listens.
+        host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+        host = f"[{host}]" if ":" in host else host
+        settings = settings.model_copy(update={"public_url": f"http://{host}:{args.port}"})
     demo_key = _run(settings, first_start)
     print(f"FluxSocial {__version__}")
     print(f"  REST API:  {settings.api_base_url}")
@@ -376,6 +381,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Migration steps are routine; say so only when something goes wrong.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+    redaction.install()
     try:
         return args.handler(args, settings)
     except FluxError as exc:
