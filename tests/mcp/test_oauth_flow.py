@@ -4,8 +4,10 @@ uses the tools, and refreshes its token once the first one expires."""
 
 from __future__ import annotations
 
+import logging
 import re
 import time
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import anyio
@@ -101,7 +103,8 @@ def oauth_client(url: str, browser: Browser, storage: MemoryStorage, scope: str 
     )
 
 
-async def test_an_mcp_client_connects_through_oauth_and_publishes(live_server, clock) -> None:
+async def test_an_mcp_client_connects_through_oauth_and_publishes(live_server, clock, caplog, database_url) -> None:
+    caplog.set_level(logging.DEBUG)
     core = live_server.runtime.core
     tenant = await make_tenant(core)
     browser = Browser(live_server.url, tenant.key)
@@ -154,6 +157,15 @@ async def test_an_mcp_client_connects_through_oauth_and_publishes(live_server, c
     assert storage.tokens.access_token != first.access_token
     assert storage.tokens.refresh_token != first.refresh_token
     assert len(browser.pages) == 1  # refreshed, not re-authorised
+
+    # No secret in plaintext: not in the logs, not in the database file.
+    secrets = [tenant.key, first.access_token, first.refresh_token, storage.tokens.access_token,
+               storage.tokens.refresh_token]
+    assert not [s for s in secrets if s and s in caplog.text]
+    if database_url.startswith("sqlite"):
+        stored = Path(database_url.split("///", 1)[1])
+        raw = b"".join(p.read_bytes() for p in stored.parent.glob(stored.name + "*"))
+        assert not [s for s in secrets if s and s.encode() in raw]
 
 
 async def test_revoking_the_api_key_kills_its_oauth_tokens_at_once(live_server) -> None:
