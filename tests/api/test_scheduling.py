@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -521,3 +522,44 @@ async def test_optimal_time_across_the_dst_change_keeps_the_local_hour(
     assert before.astimezone(zone).utcoffset() == timedelta(hours=-5)
     assert before.astimezone(zone).hour == local.hour
     assert when - before == timedelta(days=7) - timedelta(hours=1)
+
+
+@pytest.mark.parametrize("process_tz", [None, "UTC", "America/New_York", "Asia/Kolkata"])
+async def test_scheduled_times_across_the_dst_change_do_not_depend_on_the_process_timezone(
+    client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, clock: Clock, process_tz: str | None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """New York springs forward at 2026-03-08 07:00Z (02:00 EST → 03:00 EDT)."""
+    if process_tz is None:
+        monkeypatch.delenv("TZ", raising=False)
+    else:
+        monkeypatch.setenv("TZ", process_tz)
+    time.tzset()
+    try:
+        clock.now = datetime(2026, 3, 8, 6, 0, tzinfo=timezone.utc)
+        before, after = await text_post(client, tenant), await text_post(client, tenant)
+        # 01:45 EST, before the change, and 03:30 EDT, after it: 105 minutes apart, not 165.
+        assert (await schedule(client, tenant, before, ["linkedin"], "2026-03-08T01:45:00-05:00")).status_code == 200
+        response = await schedule(client, tenant, after, ["linkedin"], "2026-03-08T03:30:00-04:00")
+        assert response.json()["scheduledFor"] == "2026-03-08T07:30:00.000Z"
+
+        clock.now = datetime(2026, 3, 8, 6, 44, 59, tzinfo=timezone.utc)
+        assert await publish_due_posts(runtime.core, "w1") == 0
+        clock.now = datetime(2026, 3, 8, 6, 45, tzinfo=timezone.utc)
+        assert await publish_due_posts(runtime.core, "w1") == 1
+        clock.now = datetime(2026, 3, 8, 7, 29, 59, tzinfo=timezone.utc)
+        assert await publish_due_posts(runtime.core, "w1") == 0
+        assert (await status_of(client, tenant, after))["status"] == "SCHEDULED"
+        clock.now = datetime(2026, 3, 8, 7, 30, tzinfo=timezone.utc)
+        assert await publish_due_posts(runtime.core, "w1") == 1
+        published = {
+            suggestion_id: (await targets_of(runtime.core, suggestion_id))[tenant.accounts["linkedin"]].published_at
+            for suggestion_id in (before, after)
+        }
+        assert published == {
+            before: datetime(2026, 3, 8, 6, 45, tzinfo=timezone.utc),
+            after: datetime(2026, 3, 8, 7, 30, tzinfo=timezone.utc),
+        }
+    finally:
+        monkeypatch.undo()
+        time.tzset()
