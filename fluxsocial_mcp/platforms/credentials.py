@@ -20,7 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Protocol, TypeVar
 
 import anyio
@@ -31,6 +31,8 @@ from oauth.crypto import SealError, Sealer, derive_key
 from ..config import Settings
 from ..db import Database
 from ..models import SocialAccount
+from ..core.content_dna import PastPostInput
+from .base import PublishRequest, PublishResult
 from .http import PlatformError
 
 log = logging.getLogger(__name__)
@@ -334,3 +336,52 @@ async def with_fresh_token(
                 raise
             failure = again
     raise await tokens.needs_reconnect(account_id, username, failure.message)
+
+
+class AccountPublisher:
+    """What every real adapter shares: each call runs with the account's token, renewed
+    once if the platform refuses it (see ``with_fresh_token``).
+
+    Subclasses implement ``_publish`` and, where the platform can look a post up,
+    ``_find``; both receive the account's current credentials.
+    """
+
+    name: str
+    confirms_absence = False
+
+    def __init__(self, endpoints: Any, http: Any, tokens: AccountTokens, clock: Callable[[], datetime]) -> None:
+        self.endpoints = endpoints
+        self.http = http
+        self.tokens = tokens
+        self.clock = clock
+
+    async def publish(self, request: PublishRequest) -> PublishResult:
+        return await with_fresh_token(
+            self.tokens, request.account_id, request.username, partial(self._publish, request),
+            fallback=request.credentials,
+        )
+
+    async def find_published(self, request: PublishRequest) -> PublishResult | None:
+        return await with_fresh_token(
+            self.tokens, request.account_id, request.username, partial(self._find, request),
+            fallback=request.credentials,
+        )
+
+    async def _publish(self, request: PublishRequest, credentials: PlatformCredentials) -> PublishResult:
+        raise NotImplementedError
+
+    async def _find(self, request: PublishRequest, credentials: PlatformCredentials) -> PublishResult | None:
+        return None
+
+
+class ReadsPostHistory:
+    """For adapters whose platform lists an account's recent posts with their interactions."""
+
+    tokens: AccountTokens
+
+    async def recent_posts(self, account_id: str, username: str) -> list[PastPostInput]:
+        """The account's recent posts and their interactions (Content DNA, optimal time)."""
+        return await with_fresh_token(self.tokens, account_id, username, self._recent_posts)
+
+    async def _recent_posts(self, credentials: PlatformCredentials) -> list[PastPostInput]:
+        raise NotImplementedError

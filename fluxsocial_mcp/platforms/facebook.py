@@ -26,7 +26,7 @@ from typing import Any
 from ..config import Settings
 from .base import PublishRequest, PublishResult
 from .connect import AccountIdentity, ConnectError, authorize_url
-from .credentials import AccountTokens, PlatformCredentials, expiry, with_fresh_token
+from .credentials import AccountPublisher, PlatformCredentials, ReadsPostHistory, expiry
 from .http import PlatformError, PlatformHttp, graph_request, json_body, oauth_error_text, parse_time
 from ..core.content_dna import PastPostInput
 
@@ -58,33 +58,9 @@ def _absolute(link: str | None) -> str | None:
     return link
 
 
-class FacebookPublisher:
+class FacebookPublisher(AccountPublisher, ReadsPostHistory):
     name = "facebook"
     confirms_absence = False
-
-    def __init__(
-        self, endpoints: FacebookEndpoints, http: PlatformHttp, tokens: AccountTokens, clock: Callable[[], datetime]
-    ) -> None:
-        self.endpoints = endpoints
-        self.http = http
-        self.tokens = tokens
-        self.clock = clock
-
-    async def publish(self, request: PublishRequest) -> PublishResult:
-        return await with_fresh_token(
-            self.tokens, request.account_id, request.username, partial(self._publish, request),
-            fallback=request.credentials,
-        )
-
-    async def find_published(self, request: PublishRequest) -> PublishResult | None:
-        return await with_fresh_token(
-            self.tokens, request.account_id, request.username, partial(self._find, request),
-            fallback=request.credentials,
-        )
-
-    async def recent_posts(self, account_id: str, username: str) -> list[PastPostInput]:
-        """The account's recent posts and their interactions (Content DNA, optimal time)."""
-        return await with_fresh_token(self.tokens, account_id, username, self._recent_posts)
 
     async def _publish(self, request: PublishRequest, credentials: PlatformCredentials) -> PublishResult:
         page = _page_id(credentials)

@@ -27,7 +27,13 @@ from typing import Any
 from ..config import Settings
 from .base import MediaItem, PublishRequest, PublishResult
 from .connect import AccountIdentity, ConnectError, authorize_url
-from .credentials import AccountTokens, PlatformCredentials, RefreshRejected, expiry, with_fresh_token
+from .credentials import (
+    AccountPublisher,
+    PlatformCredentials,
+    ReadsPostHistory,
+    RefreshRejected,
+    expiry,
+)
 from .http import (
     GRAPH_MEDIA_NOT_READY,
     GRAPH_RETRY_SUBCODES,
@@ -67,34 +73,10 @@ def profile_url(username: str) -> str:
     return f"https://www.instagram.com/{username.lstrip('@')}/"
 
 
-class InstagramPublisher:
+class InstagramPublisher(AccountPublisher, ReadsPostHistory):
     name = "instagram"
     # The media list can only be searched by caption: a miss does not prove absence.
     confirms_absence = False
-
-    def __init__(
-        self, endpoints: InstagramEndpoints, http: PlatformHttp, tokens: AccountTokens, clock: Callable[[], datetime]
-    ) -> None:
-        self.endpoints = endpoints
-        self.http = http
-        self.tokens = tokens
-        self.clock = clock
-
-    async def publish(self, request: PublishRequest) -> PublishResult:
-        return await with_fresh_token(
-            self.tokens, request.account_id, request.username, partial(self._publish, request),
-            fallback=request.credentials,
-        )
-
-    async def find_published(self, request: PublishRequest) -> PublishResult | None:
-        return await with_fresh_token(
-            self.tokens, request.account_id, request.username, partial(self._find, request),
-            fallback=request.credentials,
-        )
-
-    async def recent_posts(self, account_id: str, username: str) -> list[PastPostInput]:
-        """The account's recent posts and their interactions (Content DNA, optimal time)."""
-        return await with_fresh_token(self.tokens, account_id, username, self._recent_posts)
 
     # ----- publishing --------------------------------------------------------------------
 

@@ -23,7 +23,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -32,7 +31,7 @@ import httpx
 from ..config import Settings
 from .base import MediaItem, PublishRequest, PublishResult
 from .connect import AccountIdentity, ConnectError, authorize_url
-from .credentials import AccountTokens, PlatformCredentials, RefreshRejected, expiry, with_fresh_token
+from .credentials import AccountPublisher, AccountTokens, PlatformCredentials, RefreshRejected, expiry
 from .http import MediaReader, PlatformError, PlatformHttp, json_body, oauth_error_text, parse_time, status_error
 
 LABEL = "LinkedIn"
@@ -97,7 +96,7 @@ def linkedin_error(response: httpx.Response, version: str) -> PlatformError:
     return status_error(LABEL, response, message or None, code=code)
 
 
-class LinkedInPublisher:
+class LinkedInPublisher(AccountPublisher):
     name = "linkedin"
     confirms_absence = False
 
@@ -109,11 +108,8 @@ class LinkedInPublisher:
         media: MediaReader,
         clock: Callable[[], datetime],
     ) -> None:
-        self.endpoints = endpoints
-        self.http = http
-        self.tokens = tokens
+        super().__init__(endpoints, http, tokens, clock)
         self.media = media
-        self.clock = clock
 
     def _headers(self, token: str) -> dict[str, str]:
         return {
@@ -121,18 +117,6 @@ class LinkedInPublisher:
             "LinkedIn-Version": self.endpoints.version,
             "X-Restli-Protocol-Version": RESTLI_PROTOCOL,
         }
-
-    async def publish(self, request: PublishRequest) -> PublishResult:
-        return await with_fresh_token(
-            self.tokens, request.account_id, request.username, partial(self._publish, request),
-            fallback=request.credentials,
-        )
-
-    async def find_published(self, request: PublishRequest) -> PublishResult | None:
-        return await with_fresh_token(
-            self.tokens, request.account_id, request.username, partial(self._find, request),
-            fallback=request.credentials,
-        )
 
     async def _call(self, client: httpx.AsyncClient, method: str, url: str, token: str, **kwargs: Any) -> httpx.Response:
         response = await self.http.send(client, LABEL, method, url, headers=self._headers(token), **kwargs)

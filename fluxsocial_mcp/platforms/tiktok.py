@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 import httpx
@@ -27,7 +26,14 @@ import httpx
 from ..config import Settings
 from .base import PublishRequest, PublishResult
 from .connect import AccountIdentity, ConnectError, authorize_url
-from .credentials import AccountTokens, PlatformCredentials, RefreshRejected, expiry, with_fresh_token
+from .credentials import (
+    AccountPublisher,
+    AccountTokens,
+    PlatformCredentials,
+    ReadsPostHistory,
+    RefreshRejected,
+    expiry,
+)
 from .http import PlatformError, PlatformHttp, json_body, oauth_error_text, parse_time, retry_after, status_error
 from ..core.content_dna import PastPostInput
 
@@ -108,7 +114,7 @@ def post_url(username: str, post_id: str, photo: bool) -> str:
     return f"https://www.tiktok.com/@{username.lstrip('@')}/{'photo' if photo else 'video'}/{post_id}"
 
 
-class TikTokPublisher:
+class TikTokPublisher(AccountPublisher, ReadsPostHistory):
     name = "tiktok"
     # A publish id is only ours to ask about; nothing lists posts by our own id.
     confirms_absence = False
@@ -121,24 +127,11 @@ class TikTokPublisher:
         privacy_level: str,
         clock: Callable[[], datetime],
     ) -> None:
-        self.endpoints = endpoints
-        self.http = http
-        self.tokens = tokens
+        super().__init__(endpoints, http, tokens, clock)
         self.privacy_level = privacy_level
-        self.clock = clock
-
-    async def publish(self, request: PublishRequest) -> PublishResult:
-        return await with_fresh_token(
-            self.tokens, request.account_id, request.username, partial(self._publish, request),
-            fallback=request.credentials,
-        )
 
     async def find_published(self, request: PublishRequest) -> PublishResult | None:
         return None
-
-    async def recent_posts(self, account_id: str, username: str) -> list[PastPostInput]:
-        """The account's recent posts and their interactions (Content DNA, optimal time)."""
-        return await with_fresh_token(self.tokens, account_id, username, self._recent_posts)
 
     async def _api(
         self, client: httpx.AsyncClient, path: str, token: str, payload: dict[str, Any] | None = None,

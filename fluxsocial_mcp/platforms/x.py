@@ -22,7 +22,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 import httpx
@@ -30,7 +29,14 @@ import httpx
 from ..config import Settings
 from .base import MediaItem, PublishRequest, PublishResult
 from .connect import AccountIdentity, ConnectError, authorize_url
-from .credentials import AccountTokens, PlatformCredentials, RefreshRejected, expiry, with_fresh_token
+from .credentials import (
+    AccountPublisher,
+    AccountTokens,
+    PlatformCredentials,
+    ReadsPostHistory,
+    RefreshRejected,
+    expiry,
+)
 from .http import MediaReader, PlatformError, PlatformHttp, json_body, oauth_error_text, parse_time, status_error
 from ..core.content_dna import PastPostInput
 
@@ -77,7 +83,7 @@ def _comparable(text: str) -> str:
     return " ".join(_LINK.sub("", text).split())
 
 
-class XPublisher:
+class XPublisher(AccountPublisher, ReadsPostHistory):
     name = "x"
     confirms_absence = False
 
@@ -94,22 +100,6 @@ class XPublisher:
         self.tokens = tokens
         self.media = media
         self.clock = clock
-
-    async def publish(self, request: PublishRequest) -> PublishResult:
-        return await with_fresh_token(
-            self.tokens, request.account_id, request.username, partial(self._publish, request),
-            fallback=request.credentials,
-        )
-
-    async def find_published(self, request: PublishRequest) -> PublishResult | None:
-        return await with_fresh_token(
-            self.tokens, request.account_id, request.username, partial(self._find, request),
-            fallback=request.credentials,
-        )
-
-    async def recent_posts(self, account_id: str, username: str) -> list[PastPostInput]:
-        """The account's recent posts and their interactions (Content DNA, optimal time)."""
-        return await with_fresh_token(self.tokens, account_id, username, self._recent_posts)
 
     async def _call(self, client: httpx.AsyncClient, method: str, url: str, token: str, **kwargs: Any) -> dict[str, Any]:
         response = await self.http.send(

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import httpx
 import httpx2
-import pytest
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from fluxsocial_mcp.core import credits
-from fluxsocial_mcp.operations import OPERATIONS
 
 from ..factories import make_tenant
 
