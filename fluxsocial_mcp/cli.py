@@ -12,11 +12,12 @@ from typing import Any, TypeVar
 
 from . import __version__, redaction
 from .config import Settings
+from .core import credits as credit_ledger
 from .core import keys, users
 from .core.caller import ALL_SCOPES
 from .core.schemas import format_time
 from .core.service import Core
-from .errors import FluxError
+from .errors import BadRequest, FluxError
 
 T = TypeVar("T")
 
@@ -67,8 +68,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         print("  Demo API key (shown once; `fluxsocial-mcp demo` makes another):")
         print(f"    {demo_key}")
     print(f"  Try: curl {settings.api_base_url}/credits/balance -H 'Authorization: Bearer <key>'", flush=True)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=settings.log_level.lower(),
-                proxy_headers=True)
+    trusted = settings.forwarded_allow_ips.strip()
+    uvicorn.run(
+        create_app(settings), host=args.host, port=args.port, log_level=settings.log_level.lower(),
+        proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None,
+    )
     return 0
 
 
@@ -116,6 +120,41 @@ def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
     user = _run(settings, work)
     _print(args, {"userId": user.id, "email": user.email, "credits": credits},
            f"Created user {user.email} ({user.id}) with {credits} credits")
+    return 0
+
+
+def _password(value: str | None) -> str:
+    """The password given, or asked for on the terminal (so it stays out of shell history)."""
+    if value is not None:
+        return value
+    import getpass
+
+    first = getpass.getpass("New password: ")
+    if first != getpass.getpass("Repeat it: "):
+        raise BadRequest("The two passwords differ")
+    return first
+
+
+def cmd_users_set_password(args: argparse.Namespace, settings: Settings) -> int:
+    password = _password(args.password)
+
+    async def work(core: Core) -> Any:
+        async with core.db.transaction() as session:
+            return await users.set_password(session, args.email, password)
+
+    user = _run(settings, work)
+    print(f"Password set for {user.email}; sign in at {settings.public_url}/login")
+    return 0
+
+
+def cmd_credits_grant(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(core: Core) -> tuple[str, int]:
+        async with core.db.transaction() as session:
+            user = await users.get_user_by_email(session, args.email)
+            return user.id, await credit_ledger.add_credits(session, user.id, args.amount, "grant")
+
+    user_id, balance = _run(settings, work)
+    _print(args, {"userId": user_id, "balance": balance}, f"Granted {args.amount} credits; the balance is {balance}")
     return 0
 
 
@@ -297,6 +336,20 @@ def cmd_accounts_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _non_negative(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return number
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fluxsocial-mcp", description="FluxSocial REST API and MCP server")
     parser.add_argument("--version", action="version", version=__version__)
@@ -313,10 +366,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=cmd_demo)
 
     users_parser = sub.add_parser("users", help="manage users").add_subparsers(dest="action", required=True)
+    set_password = users_parser.add_parser("set-password", help="set a user's web sign-in password")
+    set_password.add_argument("--email", required=True)
+    set_password.add_argument("--password", help="omit to be asked on the terminal")
+    set_password.set_defaults(handler=cmd_users_set_password)
+    credits_parser = sub.add_parser("credits", help="manage credits").add_subparsers(dest="action", required=True)
+    grant = credits_parser.add_parser("grant", help="add credits to a user's balance (a ledger entry)")
+    grant.add_argument("--email", required=True)
+    grant.add_argument("--amount", type=_positive, required=True)
+    grant.add_argument("--json", action="store_true")
+    grant.set_defaults(handler=cmd_credits_grant)
     create_user = users_parser.add_parser("create", help="create a user")
     create_user.add_argument("--email", required=True)
     create_user.add_argument("--password")
-    create_user.add_argument("--credits", type=int)
+    create_user.add_argument("--credits", type=_non_negative)
     create_user.add_argument("--json", action="store_true")
     create_user.set_defaults(handler=cmd_users_create)
 

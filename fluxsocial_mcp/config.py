@@ -147,6 +147,10 @@ class Settings(BaseSettings):
     # Tries per provider call on 429/5xx/connection errors, with exponential backoff.
     ai_max_attempts: int = Field(3, ge=1, le=10)
 
+    # Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (comma list,
+    # e.g. 127.0.0.1). Empty: none, so no client can pose as another address.
+    forwarded_allow_ips: str = ""
+
     log_level: str = "INFO"
 
     @field_validator("allowed_origins", mode="before")

@@ -17,6 +17,7 @@ from typing import Any
 
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
@@ -32,7 +33,7 @@ from .errors import RateLimited
 from .models import ApiKey
 from .api.rendering import error_response
 from .operations import OPERATIONS
-from .tools import CALLER_SCOPE_KEY
+from .tools import CALLER_SCOPE_KEY, RATE_LIMIT_SCOPE_KEY
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
@@ -94,7 +95,20 @@ class McpGate:
                 return
             receive = _replay(body, receive)
         scope[CALLER_SCOPE_KEY] = caller
-        await self.session_manager.handle_request(scope, receive, send)
+        await self.session_manager.handle_request(scope, receive, self._with_budget(scope, caller, send))
+
+    def _with_budget(self, scope: Scope, caller: Caller, send: Send) -> Send:
+        """Add the X-RateLimit-* headers of the bucket the request used (a tool call's, else general)."""
+
+        async def send_with_budget(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status = scope.get(RATE_LIMIT_SCOPE_KEY) or await self.limiter.peek(caller, "general")
+                headers = MutableHeaders(scope=message)
+                for name, value in status.headers().items():
+                    headers[name] = value
+            await send(message)
+
+        return send_with_budget
 
     async def authenticate(self, token: str) -> Caller | None:
         """The caller behind an OAuth access token or a raw API key; None if neither is valid."""
@@ -147,7 +161,7 @@ def _tool_calls(message: Any) -> Iterable[str]:
 def _missing_scope(body: bytes, caller: Caller) -> str | None:
     try:
         message = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return None  # the transport answers malformed JSON-RPC itself
     for name in _tool_calls(message):
         operation = OPERATIONS.get(name)

@@ -200,15 +200,20 @@ REST_ONLY_OPERATIONS: dict[str, Operation] = {op.name: op for op in [
 async def invoke(
     core: Core, limiter: RateLimiter, operation: Operation, caller: Caller, arguments: Any
 ) -> tuple[Output, RateLimitStatus]:
-    """Count the call against the caller's budget, check the scope, parse, run.
+    """Check the scope, parse, count the call against the caller's budget, run.
 
-    Any ``FluxError`` raised after counting carries the budget (``rate_limit``)
-    so even an error response reports it.
+    A call refused for its scope or its arguments does not spend the budget (a typo
+    should not cost one of ten hourly generations), but still reports it. Any
+    ``FluxError`` carries the budget (``rate_limit``), so error responses show it too.
     """
-    status = await limiter.consume(caller, operation.bucket)
     try:
         caller.require_scope(operation.scope)
         request = parse_input(operation.input, arguments)
+    except FluxError as exc:
+        exc.rate_limit = await limiter.peek(caller, operation.bucket)
+        raise
+    status = await limiter.consume(caller, operation.bucket)
+    try:
         return await operation.run(core, caller, request), status
     except FluxError as exc:
         exc.rate_limit = status

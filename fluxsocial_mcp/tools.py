@@ -9,6 +9,7 @@ whose structured content is the REST error body, never a protocol error.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import mcp_types as types
@@ -18,12 +19,14 @@ from mcp.shared.exceptions import MCPError
 
 from . import __version__
 from .core.caller import Caller
-from .core.ratelimit import RateLimiter
+from .core.ratelimit import RateLimiter, RateLimitStatus
 from .core.service import Core
 from .errors import FluxError
 from .operations import OPERATIONS, Operation, invoke
 
 CALLER_SCOPE_KEY = "fluxsocial.caller"
+RATE_LIMIT_SCOPE_KEY = "fluxsocial.rate_limit"
+log = logging.getLogger(__name__)
 INSTRUCTIONS = (
     "FluxSocial creates and publishes social media posts for the user's businesses. "
     "Typical flow: list_businesses → generate_content (20 credits) → generate_image (50 credits) → "
@@ -95,9 +98,15 @@ def build_mcp_server(core: Core, limiter: RateLimiter) -> Server[Any]:
             raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown tool: {params.name}")
         caller = _caller(ctx)
         try:
-            result, _ = await invoke(core, limiter, operation, caller, params.arguments or {})
+            result, status = await invoke(core, limiter, operation, caller, params.arguments or {})
         except FluxError as error:
+            _report_budget(ctx, error.rate_limit)
             return error_result(error)
+        except Exception:
+            # Whatever went wrong stays in our log; the client gets the REST 500, no internals.
+            log.exception("tool %s failed", params.name)
+            return error_result(FluxError())
+        _report_budget(ctx, status)
         return success_result(result.render())
 
     return Server(
@@ -108,6 +117,13 @@ def build_mcp_server(core: Core, limiter: RateLimiter) -> Server[Any]:
         on_list_tools=list_tools,
         on_call_tool=call_tool,
     )
+
+
+def _report_budget(ctx: ServerRequestContext[Any], status: RateLimitStatus | None) -> None:
+    """Hand the call's rate-limit budget to the HTTP gate, which puts it in the response headers."""
+    request = ctx.request
+    if request is not None and status is not None:
+        request.scope[RATE_LIMIT_SCOPE_KEY] = status
 
 
 def _caller(ctx: ServerRequestContext[Any]) -> Caller:

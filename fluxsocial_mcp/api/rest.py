@@ -75,6 +75,8 @@ async def read_json_body(request: Request) -> Any:
         return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BadRequest(f"Malformed JSON body: {exc}") from None
+    except RecursionError:
+        raise BadRequest("Malformed JSON body: nested too deeply") from None
 
 
 def endpoint(core: Core, limiter: RateLimiter, operation: Operation, method: str):  # type: ignore[no-untyped-def]

@@ -75,6 +75,12 @@ async def generate_content(core: Core, caller: Caller, request: GenerateContentI
     voice = await content_dna.voice_for(
         core.db, business.id, use_content_dna=request.use_content_dna, language=request.language
     )
+    language = request.language or voice.language
+    if request.language and core.text.languages is not None and request.language not in core.text.languages:
+        raise BadRequest(
+            f"'language' {request.language} is not one the {core.text.name} text generator writes "
+            f"({', '.join(sorted(core.text.languages))}); configure an AI provider for other languages"
+        )
     session_id = ids.new_id(ids.SESSION)
     async with credits.charged(core.db, caller, "text", session_id) as charge:
         generated = await core.text.generate(
@@ -83,7 +89,7 @@ async def generate_content(core: Core, caller: Caller, request: GenerateContentI
                 business=profile,
                 content_format=request.content_format,
                 count=request.suggestion_count,
-                language=request.language or voice.language,
+                language=language,
                 content_dna=voice.description,
                 examples=voice.examples,
             )
@@ -161,7 +167,7 @@ def _image_prompt(suggestion: Suggestion, request: GenerateImageInput) -> str:
     limit = MAX_CAROUSEL_SLIDES if suggestion.content_format == "CAROUSEL" else 1
     if index >= limit:
         raise BadRequest(
-            f"'imageIndex' {index} is out of range: a {suggestion.content_format} post has "
+            f"'imageIndex' {index} is out of range: this {suggestion.content_format} post has "
             + (f"at most {limit} slides (0-{limit - 1})" if limit > 1 else "a single image (index 0)")
         )
     if request.custom_prompt:

@@ -113,7 +113,9 @@ async def get_optimal_time(core: Core, caller: Caller, request: OptimalTimeInput
         zone = ZoneInfo(business.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("UTC")
-    platforms = sorted({a.platform for a in accounts}) or ["instagram"]
+    connected = sorted({a.platform for a in accounts})
+    # With no account connected yet, the Instagram prior stands for a general social audience.
+    platforms = connected or ["instagram"]
 
     observed: dict[tuple[int, int], list[float]] = defaultdict(list)
     for posted_at, rate, _platform in samples:
@@ -149,7 +151,7 @@ async def get_optimal_time(core: Core, caller: Caller, request: OptimalTimeInput
     else:
         reasoning = (
             f"No engagement history yet: {DAYS[weekday]} {_part_of_day(hour)} ({window}) is when "
-            f"{', '.join(platforms)} audiences typically engage most"
+            f"{', '.join(connected) if connected else 'social media'} audiences typically engage most"
         )
     return OptimalTimeResult(
         success=True,

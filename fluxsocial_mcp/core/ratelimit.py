@@ -75,6 +75,12 @@ class RateLimiter:
             raise RateLimitExceeded(_seconds_until(stats.reset_time), status)
         return status
 
+    async def peek(self, caller: Caller, bucket: Bucket) -> RateLimitStatus:
+        """The caller's budget in ``bucket`` without counting a request."""
+        item = self.budgets[(caller.channel, bucket)]
+        stats = await self.strategy.get_window_stats(item, caller.rate_limit_identity)
+        return RateLimitStatus(limit=item.amount, remaining=stats.remaining, reset=int(stats.reset_time))
+
     async def check_auth_allowed(self, client: str) -> None:
         """Refuse a client that has failed authentication too often (keys can't be brute-forced)."""
         if not await self.strategy.test(self.auth_failures, client):

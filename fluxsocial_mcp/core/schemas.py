@@ -10,10 +10,21 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from ..errors import BadRequest
+from .languages import LANGUAGES
 
 ContentFormat = Literal["IMAGE", "VIDEO", "CAROUSEL", "REEL", "STORY", "TEXT"]
 MediaFormat = Literal["IMAGE", "VIDEO", "CAROUSEL", "REEL", "STORY"]
@@ -30,7 +41,9 @@ def format_time(value: datetime) -> str:
 
 def _parse_offset_time(value: str) -> datetime:
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        text = value.strip()
+        # RFC 3339 allows a lowercase "z" as well.
+        parsed = datetime.fromisoformat(text[:-1] + "Z" if text.endswith("z") else text)
     except ValueError:
         raise ValueError("must be an ISO 8601 datetime such as 2026-04-09T09:30:00Z") from None
     if parsed.tzinfo is None:
@@ -39,14 +52,39 @@ def _parse_offset_time(value: str) -> datetime:
 
 
 OffsetDateTime = Annotated[str, AfterValidator(_parse_offset_time)]
-NonBlank = Annotated[str, Field(min_length=1), AfterValidator(lambda v: _non_blank(v))]
+def non_blank(max_length: int) -> Any:
+    """Text that is not only white space, at most ``max_length`` characters."""
+    return Annotated[str, Field(min_length=1, max_length=max_length), AfterValidator(_non_blank)]
 Id = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+def _nul_field(value: Any, path: str = "") -> str | None:
+    if isinstance(value, str):
+        return (path or "body") if "\x00" in value else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _nul_field(item, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
 
 
 def _non_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
     return value.strip()
+
+
+def _iso_639_1(value: str) -> str:
+    code = value.strip().lower()
+    if code not in LANGUAGES:
+        raise ValueError("must be a two-letter ISO 639-1 language code such as en, es or he")
+    return code
 
 
 def _comma_ids(value: Any) -> Any:
@@ -61,6 +99,16 @@ class _Model(BaseModel):
 
 class Input(_Model):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul_characters(cls, data: Any) -> Any:
+        # PostgreSQL text cannot hold U+0000, and no legitimate input carries it: refuse it
+        # here, for every field, so SQLite and PostgreSQL answer the same 400.
+        field = _nul_field(data)
+        if field is not None:
+            raise ValueError(f"'{field}' must not contain NUL (U+0000) characters")
+        return data
 
 
 class Output(_Model):
@@ -83,9 +131,11 @@ def parse_input(model: type[Input], data: Any) -> Any:
 def describe_validation_error(exc: ValidationError) -> str:
     problems = []
     for error in exc.errors(include_url=False, include_input=False):
-        field = ".".join(str(part) for part in error["loc"]) or "body"
+        field = ".".join(str(part) for part in error["loc"])
         message = error["msg"]
-        if error["type"] == "missing":
+        if not field:
+            problems.append(message.removeprefix("Value error, "))
+        elif error["type"] == "missing":
             problems.append(f"'{field}' is required")
         else:
             problems.append(f"'{field}' {_lower_first(message.removeprefix('Value error, '))}")
@@ -111,13 +161,13 @@ class ListAccountsInput(Input):
 
 
 class GenerateContentInput(Input):
-    prompt: Annotated[NonBlank, Field(max_length=4000)] = Field(description="The topic or description of the post.")
+    prompt: non_blank(4000) = Field(description="The topic or description of the post.")
     business_id: Id = Field(description="The business to write for (from list_businesses).")
     content_format: ContentFormat = Field("IMAGE", description="The kind of post to write for.")
     use_content_dna: StrictBool = Field(
         False, alias="useContentDNA", description="Match the tone of the business's best past posts."
     )
-    language: Annotated[str, Field(pattern=r"^[a-z]{2}$")] | None = Field(
+    language: Annotated[str, AfterValidator(_iso_639_1)] | None = Field(
         None, description="ISO 639-1 code of the output language; omitted: the business's, else the prompt's."
     )
     suggestion_count: Annotated[StrictInt, Field(ge=1, le=6)] = Field(4, description="How many suggestions, 1-6.")
@@ -129,7 +179,7 @@ class SuggestionInput(Input):
 
 class GenerateImageInput(SuggestionInput):
     image_index: Annotated[StrictInt, Field(ge=0, le=9)] = Field(0, description="0-based slide index.")
-    custom_prompt: Annotated[NonBlank, Field(max_length=4000)] | None = Field(
+    custom_prompt: non_blank(4000) | None = Field(
         None, description="Replaces the suggestion's stored image prompt for this slide."
     )
 
@@ -162,7 +212,7 @@ class OptimalTimeInput(Input):
 
 
 class GenerateVideoInput(Input):
-    prompt: Annotated[NonBlank, Field(max_length=4000)] = Field(
+    prompt: non_blank(4000) = Field(
         description="Scene description: subject, action, camera, mood."
     )
     duration: Literal[4, 6, 8] = Field(8, description="Seconds: 4, 6 or 8.")
@@ -179,9 +229,9 @@ class UploadMediaInput(Input):
         None, description="HTTPS URL of the image or video (not needed when mediaUrls is given)."
     )
     business_id: Id = Field(description="The business the post belongs to.")
-    caption: Annotated[NonBlank, Field(max_length=10000)] = Field(description="Caption text for the post.")
+    caption: non_blank(10000) = Field(description="Caption text for the post.")
     content_format: MediaFormat = Field(description="IMAGE, VIDEO, CAROUSEL, REEL or STORY.")
-    title: Annotated[NonBlank, Field(max_length=200)] | None = Field(
+    title: non_blank(200) | None = Field(
         None, description="Defaults to the first 50 characters of the caption."
     )
     tags: Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=30)] | None = Field(

@@ -30,8 +30,8 @@ async def create_user(
     email = normalize_email(email)
     if await find_user_by_email(session, email) is not None:
         raise BadRequest(f"A user with email {email} already exists")
-    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        raise BadRequest(f"'password' must be at least {MIN_PASSWORD_LENGTH} characters")
+    if password is not None:
+        check_password(password)
     user = User(
         id=ids.new_id(ids.USER),
         email=email,
@@ -53,6 +53,19 @@ async def get_user_by_email(session: AsyncSession, email: str) -> User:
     user = await find_user_by_email(session, email)
     if user is None:
         raise NotFound(f"No user with email {email}")
+    return user
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH or not password.strip():
+        raise BadRequest(f"'password' must be at least {MIN_PASSWORD_LENGTH} characters, not only spaces")
+    return password
+
+
+async def set_password(session: AsyncSession, email: str, password: str) -> User:
+    user = await get_user_by_email(session, email)
+    user.password_hash = _hasher.hash(check_password(password))
+    await session.flush()
     return user
 
 

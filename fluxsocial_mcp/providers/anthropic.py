@@ -33,6 +33,8 @@ class AnthropicTextGenerator:
     model: str = DEFAULT_MODEL
     max_tokens: int = MAX_TOKENS
     name: str = field(init=False)
+    # Models write any language the prompt asks for.
+    languages: frozenset[str] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.name = f"anthropic:{self.model}"[:64]

@@ -55,6 +55,9 @@ class GeneratedText:
 
 class TextGenerator(Protocol):
     name: str
+    # The output languages it can write (ISO 639-1), or None for any: a request for
+    # another is refused before any credit is spent, never answered in the wrong one.
+    languages: frozenset[str] | None
 
     async def generate(self, request: TextRequest) -> GeneratedText:
         """Write ``request.count`` distinct suggestions.

@@ -80,6 +80,8 @@ class GeminiTextGenerator:
     model: str = DEFAULT_TEXT_MODEL
     temperature: float = 0.8
     name: str = field(init=False)
+    # Models write any language the prompt asks for.
+    languages: frozenset[str] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.name = f"gemini:{self.model}"[:64]

@@ -988,6 +988,7 @@ class OfflineTextGenerator:
     """
 
     name = "offline-composer"
+    languages: frozenset[str] | None = frozenset(LANGUAGES)
 
     async def generate(self, request: TextRequest) -> GeneratedText:
         return GeneratedText(suggestions=self.compose(request), generator=self.name)

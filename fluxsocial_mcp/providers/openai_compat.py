@@ -48,6 +48,8 @@ class OpenAICompatTextGenerator:
     # None: the server's default. OpenAI's reasoning models refuse any other temperature.
     temperature: float | None = None
     name: str = field(init=False)
+    # Models write any language the prompt asks for.
+    languages: frozenset[str] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.name = f"openai:{self.model}"[:64]

@@ -9,7 +9,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from ..core import businesses
-from ..core.businesses import LANGUAGES, InvalidField
+from ..core.businesses import InvalidField
+from ..core.languages import LANGUAGES
 from ..errors import NotFound
 from ..models import Business, SocialAccount
 from ..platforms.registry import build_connect_flows

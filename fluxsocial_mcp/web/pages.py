@@ -17,6 +17,16 @@ from ..platforms.sandbox import SANDBOX_POST_PATH, SandboxPublisher
 from ..api.rendering import error_response
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+# A post page shows user text and our own media, and nothing else: no scripts, no framing.
+SANDBOX_PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def page_routes(media: MediaStore, sandbox: SandboxPublisher) -> list[Route]:
@@ -39,6 +49,7 @@ def page_routes(media: MediaStore, sandbox: SandboxPublisher) -> list[Route]:
             request,
             "sandbox_post.html",
             {"post": post, "platform_name": RULES[post.platform].name, "published": format_time(post.created_at)},
+            headers=SANDBOX_PAGE_HEADERS,
         )
 
     return [

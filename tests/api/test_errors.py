@@ -92,7 +92,11 @@ async def test_a_json_body_that_is_not_an_object_is_400(client: httpx.AsyncClien
             "Invalid request: 'contentFormat' input should be 'IMAGE', 'VIDEO', 'CAROUSEL', 'REEL', 'STORY' or 'TEXT'",
         ),
         ({"useContentDNA": "yes"}, "Invalid request: 'useContentDNA' input should be a valid boolean"),
-        ({"language": "english"}, "Invalid request: 'language' string should match pattern '^[a-z]{2}$'"),
+        ({"language": "english"}, "Invalid request: 'language' must be a two-letter ISO 639-1 language code such as en, es or he"),
+        ({"language": "xx"}, "Invalid request: 'language' must be a two-letter ISO 639-1 language code such as en, es or he"),
+        ({"language": "ja"}, "'language' ja is not one the offline-composer text generator writes (de, en, es, fr, he, it, pt); configure an AI provider for other languages"),
+        ({"prompt": "latte\u0000art"}, "Invalid request: 'prompt' must not contain NUL (U+0000) characters"),
+        ({"prompt": "x" * 4001}, "Invalid request: 'prompt' string should have at most 4000 characters"),
     ],
 )
 async def test_invalid_generate_content_fields_are_400_naming_the_field(
@@ -927,3 +931,22 @@ async def test_uploaded_video_is_stored_as_is_and_goes_to_tiktok(
     page = await client.get(result["postUrl"].removeprefix("http://127.0.0.1:8000"))
     assert f'<video src="{body["mediaUrl"]}"' in page.text
     assert "Fresh beans today" in page.text
+
+
+async def test_a_deeply_nested_body_is_400_not_500(client, tenant) -> None:  # type: ignore[no-untyped-def]
+    response = await client.post(
+        "/api/v1/content", content="[" * 5000 + "]" * 5000,
+        headers={**tenant.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json() == {"error": {"message": "Malformed JSON body: nested too deeply", "status": 400}}
+
+
+async def test_a_refused_call_reports_but_does_not_spend_the_budget(client, tenant) -> None:  # type: ignore[no-untyped-def]
+    bad = await client.post("/api/v1/content", json={"businessId": tenant.business_id}, headers=tenant.headers)
+    assert bad.status_code == 400
+    assert (bad.headers["x-ratelimit-limit"], bad.headers["x-ratelimit-remaining"]) == ("10", "10")
+    good = await client.post(
+        "/api/v1/content", json={"prompt": "Latte art", "businessId": tenant.business_id}, headers=tenant.headers
+    )
+    assert good.headers["x-ratelimit-remaining"] == "9"

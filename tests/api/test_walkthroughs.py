@@ -107,6 +107,8 @@ async def test_generate_image_and_post_to_instagram(live_server: LiveServer) -> 
         assert compose_caption(chosen["body"], chosen["tags"]) in text
         assert f'src="{image_url}"' in page.text
         assert "@morningcup_instagram" in text
+        assert page.headers["x-frame-options"] == "DENY"
+        assert "script-src" not in page.headers["content-security-policy"]  # default-src 'none': no scripts
 
         content = await http.get(f"/api/v1/content/{suggestion_id}")
         assert content.status_code == 200

@@ -130,3 +130,43 @@ async def test_a_tool_outside_the_key_scopes_is_refused_with_403_insufficient_sc
     )
     allowed = await _session_call(live_server.url, tenant.headers, "list_businesses", {})
     assert allowed.is_error is False
+
+
+async def test_tool_responses_carry_the_budget_of_the_bucket_they_used(live_server) -> None:
+    tenant = await make_tenant(live_server.runtime.core)
+    headers = {**tenant.headers, "Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"}
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "generate_content", "arguments": {"prompt": "Latte art", "businessId": tenant.business_id}}}
+    listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        generated = await http.post("/api/mcp", json=call, headers=headers)
+        listed = await http.post("/api/mcp", json=listing, headers=headers)
+        nested = await http.post("/api/mcp", content="[" * 5000 + "]" * 5000,
+                                 headers={**headers, "Content-Type": "application/json"})
+    assert generated.status_code == 200
+    assert (generated.headers["x-ratelimit-limit"], generated.headers["x-ratelimit-remaining"]) == ("10", "9")
+    # Listing tools spends nothing; it reports the general budget.
+    assert (listed.headers["x-ratelimit-limit"], listed.headers["x-ratelimit-remaining"]) == ("60", "60")
+    assert int(listed.headers["x-ratelimit-reset"]) > 0
+    assert nested.status_code == 400
+
+
+async def test_an_unexpected_failure_is_a_500_result_without_internals(live_server) -> None:
+    tenant = await make_tenant(live_server.runtime.core)
+
+    class Broken:
+        name = "broken"
+        languages = None
+
+        async def generate(self, request):  # type: ignore[no-untyped-def]
+            raise RuntimeError("SELECT secret FROM internals")
+
+    live_server.runtime.core.text = Broken()
+    result = await _session_call(
+        live_server.url, tenant.headers, "generate_content", {"prompt": "Latte art", "businessId": tenant.business_id}
+    )
+    assert result.is_error is True
+    assert result.structured_content == {"error": {"message": "Internal server error", "status": 500}}
+    assert "SELECT" not in result.content[0].text
+    async with live_server.runtime.core.db.transaction() as session:
+        assert await credits.get_balance(session, tenant.user_id) == 5000
