@@ -16,7 +16,7 @@ from starlette.routing import Mount, Route
 
 from oauth import CorsPolicy, OAuthConfig, OAuthGrants, OAuthTokenVerifier, SqlOAuthStore, create_oauth_routes
 
-from .api.rendering import handle_http_exception, handle_unexpected
+from .api.rendering import handle_flux_error, handle_http_exception, handle_unexpected
 from .api.rest import rest_routes
 from .authorization import ApiKeyAuthority, ClientMetadataFetcher, allowed_hosts, allowed_origins, oauth_config
 from .config import Settings
@@ -24,6 +24,7 @@ from .core.mediastore import MediaStore
 from .core.ratelimit import RateLimiter
 from .core.service import Core
 from .db import Database
+from .errors import FluxError
 from .mcp_http import McpGate
 from .migrations import upgrade_database
 from .platforms.registry import build_publishers
@@ -133,7 +134,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={HTTPException: handle_http_exception, Exception: handle_unexpected},
+        exception_handlers={
+            HTTPException: handle_http_exception, FluxError: handle_flux_error, Exception: handle_unexpected,
+        },
     )
     app.state.runtime = runtime
     return app

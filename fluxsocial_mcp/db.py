@@ -12,6 +12,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
+from .errors import BadRequest
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware datetime, stored in UTC on every backend.
@@ -55,6 +57,7 @@ class Database:
         self._sqlite_lock = asyncio.Lock() if self.is_sqlite else None
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+        _refuse_nul_characters(self.engine)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -69,6 +72,27 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _contains_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_contains_nul(v) for v in value)
+    return False
+
+
+def _refuse_nul_characters(engine: AsyncEngine) -> None:
+    """The last line behind input validation: PostgreSQL text cannot hold U+0000 and fails
+    with an internal error naming the SQL; refuse such a value as bad input on every
+    backend instead, so both answer the same 400 and no statement leaks."""
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _check(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if _contains_nul(parameters):
+            raise BadRequest("Text must not contain NUL (U+0000) characters")
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -35,6 +35,12 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def handle_flux_error(request: Request, exc: Exception) -> Response:
+    """A domain error that escaped an edge's own handling (a web form, the OAuth endpoints)."""
+    assert isinstance(exc, FluxError)
+    return error_response(exc)
+
+
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     # The traceback goes to the log, never to the client.
     log.exception("unhandled error on %s %s", request.method, request.url.path)

@@ -950,3 +950,14 @@ async def test_a_refused_call_reports_but_does_not_spend_the_budget(client, tena
         "/api/v1/content", json={"prompt": "Latte art", "businessId": tenant.business_id}, headers=tenant.headers
     )
     assert good.headers["x-ratelimit-remaining"] == "9"
+
+
+async def test_a_nul_character_anywhere_is_refused_as_bad_input(client, tenant) -> None:  # type: ignore[no-untyped-def]
+    # Past the API's own validation (a path id here), the database layer refuses it the same way.
+    response = await client.get("/api/v1/content/sug_%00x", headers=tenant.headers)
+    assert response.status_code in (400, 404)
+    registered = await client.post("/oauth/register", json={
+        "client_name": "Evil\u0000client", "redirect_uris": ["https://app.example/cb"], "token_endpoint_auth_method": "none",
+    })
+    assert registered.status_code == 400
+    assert registered.json() == {"error": {"message": "Text must not contain NUL (U+0000) characters", "status": 400}}
