@@ -165,6 +165,9 @@ class Media(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     origin: str = Field(default="", max_length=32)
     created_at: datetime = _ts()
+    # Pixel size as displayed, when the file tells it: checked against platforms' aspect rules.
+    width: Optional[int] = Field(default=None)
+    height: Optional[int] = Field(default=None)
 
 
 class PostTarget(SQLModel, table=True):

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from pathlib import Path
 
 import anyio
+from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import ids
+from ..media.process import video_dimensions
 from ..models import Media
 
 EXTENSIONS = {
@@ -17,6 +20,17 @@ EXTENSIONS = {
     "video/mp4": "mp4", "video/quicktime": "mov", "video/webm": "webm", "video/x-matroska": "mkv",
 }
 MEDIA_PATH = "/media"
+
+
+def dimensions(data: bytes, kind: str) -> tuple[int, int] | None:
+    """Width and height as displayed; None when the file does not say (e.g. WebM)."""
+    if kind == "video":
+        return video_dimensions(data)
+    try:
+        with Image.open(io.BytesIO(data)) as image:  # reads the header only
+            return image.size
+    except (OSError, ValueError):
+        return None
 
 
 class MediaStore:
@@ -63,6 +77,7 @@ class MediaStore:
         origin: str,
     ) -> Media:
         """The row for bytes already written by ``write`` (kept out of the transaction)."""
+        width, height = dimensions(data, kind) or (None, None)
         media = Media(
             id=media_id,
             user_id=user_id,
@@ -72,6 +87,8 @@ class MediaStore:
             size=len(data),
             sha256=hashlib.sha256(data).hexdigest(),
             origin=origin,
+            width=width,
+            height=height,
         )
         session.add(media)
         return media

@@ -136,6 +136,7 @@ async def _prepare_targets(
         content_format=suggestion.content_format,
         caption=compose_caption(suggestion.body, suggestion.tags),
         media_kinds=tuple(m.kind for _, m in media),
+        media_sizes=tuple((m.width, m.height) if m.width and m.height else None for _, m in media),
     )
     existing_query = select(PostTarget).where(PostTarget.suggestion_id == suggestion.id)
     if not core.db.is_sqlite:

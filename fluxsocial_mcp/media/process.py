@@ -299,3 +299,28 @@ def _has_video_handler(data: bytes, start: int, end: int) -> bool:
             return True
         pos = data.find(b"hdlr", pos + 4, end)
     return False
+
+
+def video_dimensions(data: bytes) -> tuple[int, int] | None:
+    """Display width and height of an MP4/MOV's video track, or None if it cannot be read.
+
+    Read from the track header (``tkhd``), whose matrix says whether a player turns the
+    picture a quarter turn (phones record portrait video that way): then the sides swap.
+    """
+    for box_type, start, end in _iso_bmff_boxes(data):
+        if box_type != b"moov":
+            continue
+        moov = data[start:end]
+        for trak_type, trak_start, trak_end in _iso_bmff_boxes(moov):
+            if trak_type != b"trak" or not _has_video_handler(moov, trak_start, trak_end):
+                continue
+            trak = moov[trak_start:trak_end]
+            for inner, inner_start, inner_end in _iso_bmff_boxes(trak):
+                if inner == b"tkhd" and inner_end - inner_start >= 84:
+                    width, height = struct.unpack(">II", trak[inner_end - 8 : inner_end])
+                    a, _b, _u, _c, d = struct.unpack(">iiiii", trak[inner_end - 44 : inner_end - 24])
+                    width, height = width >> 16, height >> 16
+                    if a == 0 and d == 0:
+                        width, height = height, width
+                    return (width, height) if width and height else None
+    return None

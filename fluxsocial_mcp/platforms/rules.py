@@ -19,6 +19,22 @@ class PostDraft:
     content_format: str
     caption: str
     media_kinds: tuple[str, ...]
+    # (width, height) of each item as displayed, None where the file does not say.
+    media_sizes: tuple[tuple[int, int] | None, ...] = ()
+
+
+# Width:height ranges the platforms' publishing APIs accept, by what is posted.
+AspectRange = tuple[float, float]
+ASPECT_RATIOS: dict[str, dict[str, AspectRange]] = {
+    # Graph API: feed images 4:5 to 1.91:1; reels 0.01:1 to 10:1; stories 0.1:1 to 10:1.
+    "instagram": {"image": (4 / 5, 1.91), "video": (0.01, 10.0), "story": (0.1, 10.0)},
+    # X media: video 1:3 to 3:1.
+    "x": {"video": (1 / 3, 3.0)},
+    # LinkedIn video: 1:2.4 to 2.4:1.
+    "linkedin": {"video": (1 / 2.4, 2.4)},
+    # Threads: 0.01:1 to 10:1 for images and video.
+    "threads": {"image": (0.01, 10.0), "video": (0.01, 10.0)},
+}
 
 
 @dataclass(frozen=True)
@@ -114,8 +130,29 @@ def compose_caption(body: str, tags: list[str]) -> str:
     return f"{body.rstrip()}\n\n{' '.join(extra)}" if extra else body.rstrip()
 
 
+def _ratio_text(value: float) -> str:
+    return f"{value:g}:1" if value >= 1 else f"1:{1 / value:.3g}"
+
+
+def check_aspect_ratios(platform: str, rules: PlatformRules, draft: PostDraft) -> None:
+    ranges = ASPECT_RATIOS.get(platform, {})
+    for kind, size in zip(draft.media_kinds, draft.media_sizes):
+        key = "story" if draft.content_format == "STORY" and "story" in ranges else kind
+        if size is None or key not in ranges:
+            continue
+        width, height = size
+        low, high = ranges[key]
+        if not low <= width / height <= high:
+            raise BadRequest(
+                f"{rules.name}: {'an' if kind == 'image' else 'a'} {kind} must be between "
+                f"{_ratio_text(low)} and {_ratio_text(high)} "
+                f"(width:height); this one is {width}×{height}"
+            )
+
+
 def check_post(platform: str, draft: PostDraft) -> None:
     rules = RULES[platform]
+    check_aspect_ratios(platform, rules, draft)
     fmt = draft.content_format
     if fmt not in rules.formats:
         if rules.video_only:

@@ -563,3 +563,39 @@ async def test_scheduled_times_across_the_dst_change_do_not_depend_on_the_proces
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+async def test_a_video_outside_the_platform_aspect_range_is_refused_before_publishing(
+    client: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, tmp_path
+) -> None:
+    import subprocess
+
+    import imageio_ffmpeg
+
+    from fluxsocial_mcp import ids as id_factory
+    from fluxsocial_mcp.models import SuggestionMedia
+
+    clip = tmp_path / "tall.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i",
+                    "color=c=blue:s=360x1280:d=1", "-pix_fmt", "yuv420p", str(clip)], check=True)
+    suggestion_id = await text_post(client, tenant)
+    data = clip.read_bytes()
+    media_id, filename = await runtime.core.media.write(data, "video/mp4")
+    async with runtime.core.db.transaction() as session:
+        media = runtime.core.media.record(session, media_id=media_id, filename=filename, user_id=tenant.user_id,
+                                          data=data, content_type="video/mp4", kind="video", origin="test")
+        await session.flush()
+        assert (media.width, media.height) == (360, 1280)
+        session.add(SuggestionMedia(id=id_factory.new_id("sme"), suggestion_id=suggestion_id, order_index=0,
+                                    kind="video", media_id=media_id))
+        suggestion = await session.get(Suggestion, suggestion_id)
+        suggestion.content_format = "VIDEO"
+    response = await client.post(
+        f"/api/v1/content/{suggestion_id}/post",
+        json={"targets": [{"accountId": tenant.accounts["x"], "platform": "x"}]}, headers=tenant.headers,
+    )
+    assert response.status_code == 400
+    assert response.json() == {"error": {
+        "message": "X: a video must be between 1:3 and 3:1 (width:height); this one is 360×1280", "status": 400,
+    }}
+    assert await sandbox_post_count(runtime.core) == 0

@@ -68,3 +68,28 @@ def test_tiktok_takes_video_only_and_instagram_its_documented_limits() -> None:
     assert refused("instagram", "CAROUSEL", kinds=("image",) * 11) == "Instagram: a carousel takes 2-10 items, this one has 11"
     tags = " ".join(f"#tag{i}" for i in range(31))
     assert refused("instagram", "IMAGE", tags, ("image",)) == "Instagram: 31 hashtags; the limit is 30"
+
+
+def test_video_aspect_ratios_are_checked_per_platform() -> None:
+    from fluxsocial_mcp.errors import BadRequest
+    from fluxsocial_mcp.platforms.rules import PostDraft, check_post
+
+    tall = PostDraft("VIDEO", "A clip", ("video",), ((1080, 3840),))  # 9:32
+    with pytest.raises(BadRequest) as refused:
+        check_post("x", tall)
+    assert refused.value.message == "X: a video must be between 1:3 and 3:1 (width:height); this one is 1080×3840"
+    with pytest.raises(BadRequest, match=r"LinkedIn: a video must be between 1:2.4 and 2.4:1"):
+        check_post("linkedin", tall)
+    check_post("instagram", PostDraft("REEL", "A clip", ("video",), ((1080, 3840),)))  # reels go to 0.01:1
+    check_post("x", PostDraft("VIDEO", "A clip", ("video",), ((720, 1280),)))
+    check_post("x", PostDraft("VIDEO", "A clip", ("video",), (None,)))  # unknown size: the platform decides
+
+
+def test_instagram_feed_images_must_be_between_4_5_and_1_91() -> None:
+    from fluxsocial_mcp.errors import BadRequest
+    from fluxsocial_mcp.platforms.rules import PostDraft, check_post
+
+    check_post("instagram", PostDraft("IMAGE", "Hi", ("image",), ((1080, 1080),)))
+    with pytest.raises(BadRequest, match=r"Instagram: an image must be between 1:1.25 and 1.91:1"):
+        check_post("instagram", PostDraft("IMAGE", "Hi", ("image",), ((1080, 1920),)))
+    check_post("instagram", PostDraft("STORY", "Hi", ("image",), ((1080, 1920),)))  # stories are 9:16
