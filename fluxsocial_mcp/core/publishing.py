@@ -249,7 +249,7 @@ async def post_content(core: Core, caller: Caller, request: PostContentInput) ->
             row.claimed_by = worker
         await refresh_suggestion_status(session, suggestion.id, core.now())
     target_ids = [row.id for row in rows]
-    await Publishing(core, worker).run(target_ids)
+    await Publishing(core, worker, retry_later=False).run(target_ids)
     async with core.db.transaction() as session:
         by_id = {t.id: t for t in await session.scalars(select(PostTarget).where(PostTarget.id.in_(target_ids)))}
     return PostResult(suggestion_id=request.suggestion_id, results=[target_result(by_id[i]) for i in target_ids])
@@ -399,9 +399,12 @@ class Publishing:
 
     FLUSH_INTERVAL = 0.05
 
-    def __init__(self, core: Core, worker: str) -> None:
+    def __init__(self, core: Core, worker: str, *, retry_later: bool = True) -> None:
         self.core = core
         self.worker = worker
+        # A scheduled post retries a passing failure later; a post made in a request
+        # reports it now, and its caller decides.
+        self.retry_later = retry_later
         settings = core.settings
         self.capacity = settings.publish_concurrency
         self.limit = anyio.CapacityLimiter(settings.publish_concurrency)
@@ -440,8 +443,7 @@ class Publishing:
         try:
             result = await _publisher(self.core, claimed.publisher).publish(claimed.request)
         except PublishError as exc:
-            scheduled = not self.worker.startswith("request:")
-            if exc.retryable and scheduled and claimed.attempts < MAX_ATTEMPTS:
+            if exc.retryable and self.retry_later and claimed.attempts < MAX_ATTEMPTS:
                 retry_at = self.core.now() + RETRY_BASE_DELAY * (2 ** (claimed.attempts - 1))
                 return dict(
                     status="scheduled", scheduled_for=retry_at, claimed_by=None, claimed_at=None,
