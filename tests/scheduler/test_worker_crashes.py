@@ -29,7 +29,7 @@ from fluxsocial_mcp.models import ApiKey, GenerationSession, PostTarget, Sandbox
 
 from ..factories import Tenant, make_tenant
 
-LATENCY_MS = 4000
+LATENCY_MS = 8000
 
 
 def start_worker(database_url: str, data_dir: Path, latency_ms: int = LATENCY_MS) -> subprocess.Popen[bytes]:
@@ -42,8 +42,12 @@ def start_worker(database_url: str, data_dir: Path, latency_ms: int = LATENCY_MS
         "FLUXSOCIAL_SCHEDULER_INTERVAL_SECONDS": "0.2",
         "FLUXSOCIAL_LOG_LEVEL": "WARNING",
     }
-    return subprocess.Popen([sys.executable, "-m", "fluxsocial_mcp", "worker"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = open(data_dir.parent / f"worker-{time.monotonic_ns()}.log", "wb")
+    worker = subprocess.Popen([sys.executable, "-m", "fluxsocial_mcp", "worker"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=log)
+    worker.log_path = Path(log.name)  # type: ignore[attr-defined]
+    log.close()
+    return worker
 
 
 def stop(worker: subprocess.Popen[bytes]) -> None:
@@ -94,11 +98,14 @@ async def posts_for(runtime: Runtime, target_id: str) -> list[SandboxPost]:
         return list(await session.scalars(select(SandboxPost).where(SandboxPost.target_id == target_id)))
 
 
-async def wait_for(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+async def wait_for(condition, worker: subprocess.Popen[bytes], timeout: float = 90.0) -> None:  # type: ignore[no-untyped-def]
+    """Poll until ``condition`` holds; a worker that died or a timeout fails with the worker's log."""
     deadline = time.monotonic() + timeout
     while not await condition():
-        assert time.monotonic() < deadline, "timed out"
-        await anyio.sleep(0.05)
+        if worker.poll() is not None or time.monotonic() > deadline:
+            log = worker.log_path.read_text(errors="replace")[-3000:]  # type: ignore[attr-defined]
+            raise AssertionError(f"worker exited ({worker.returncode}) or timed out; its log:\n{log}")
+        await anyio.sleep(0.1)
 
 
 @pytest.fixture
@@ -114,8 +121,8 @@ async def test_a_worker_killed_after_claiming_leaves_the_post_to_be_published_on
         async def claimed() -> bool:
             return (await target(runtime, target_id)).status == "publishing"
 
-        await wait_for(claimed)
-        # The sandbox records the post only half-way through its 4 s round trip.
+        await wait_for(claimed, first)
+        # The sandbox records the post only half-way through its 8 s round trip.
         assert await posts_for(runtime, target_id) == []
         first.send_signal(signal.SIGKILL)
         first.wait()
@@ -130,7 +137,7 @@ async def test_a_worker_killed_after_claiming_leaves_the_post_to_be_published_on
         async def published() -> bool:
             return (await target(runtime, target_id)).status == "success"
 
-        await wait_for(published)
+        await wait_for(published, second)
     finally:
         stop(second)
     row = await target(runtime, target_id)
@@ -146,7 +153,7 @@ async def test_a_worker_killed_after_the_platform_published_is_reconciled_not_re
         async def on_the_platform() -> bool:
             return bool(await posts_for(runtime, target_id))
 
-        await wait_for(on_the_platform)
+        await wait_for(on_the_platform, first)
         first.send_signal(signal.SIGKILL)
         first.wait()
     finally:
@@ -159,7 +166,7 @@ async def test_a_worker_killed_after_the_platform_published_is_reconciled_not_re
         async def settled() -> bool:
             return (await target(runtime, target_id)).status == "success"
 
-        await wait_for(settled)
+        await wait_for(settled, second)
     finally:
         stop(second)
     row = await target(runtime, target_id)
@@ -195,7 +202,7 @@ async def test_a_cancel_racing_the_worker_is_never_published(runtime, worker_env
                     PostTarget.id.in_(target_ids), PostTarget.status.in_(("scheduled", "publishing"))))
             return open_count == 0
 
-        await wait_for(all_settled)
+        await wait_for(all_settled, worker)
     finally:
         stop(worker)
     async with runtime.core.db.transaction() as session:
