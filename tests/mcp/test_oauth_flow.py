@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -163,9 +164,26 @@ async def test_an_mcp_client_connects_through_oauth_and_publishes(live_server, c
                storage.tokens.refresh_token]
     assert not [s for s in secrets if s and s in caplog.text]
     if database_url.startswith("sqlite"):
-        stored = Path(database_url.split("///", 1)[1])
-        raw = b"".join(p.read_bytes() for p in stored.parent.glob(stored.name + "*"))
-        assert not [s for s in secrets if s and s.encode() in raw]
+        assert await secrets_in_files(Path(database_url.split("///", 1)[1]), secrets) == []
+
+
+async def secrets_in_files(database: Path, secrets: list[str | None]) -> list[str]:
+    """Which secrets appear in the SQLite file (and its WAL), read by another process.
+
+    Not in this one: closing any descriptor of a file drops every POSIX lock this
+    process holds on it, including SQLite's, and another connection (a worker) could
+    then checkpoint the WAL from under the test's own connections.
+    """
+    script = (
+        "import sys, pathlib\n"
+        "db = pathlib.Path(sys.argv[1])\n"
+        "raw = b''.join(p.read_bytes() for p in db.parent.glob(db.name + '*'))\n"
+        "print('\\n'.join(s for s in sys.stdin.read().split() if s.encode() in raw))\n"
+    )
+    found = await anyio.run_process(
+        [sys.executable, "-c", script, str(database)], input="\n".join(s for s in secrets if s).encode()
+    )
+    return found.stdout.decode().split()
 
 
 async def test_revoking_the_api_key_kills_its_oauth_tokens_at_once(live_server) -> None:

@@ -40,7 +40,7 @@ def start_worker(database_url: str, data_dir: Path, latency_ms: int = LATENCY_MS
         "FLUXSOCIAL_SANDBOX_LATENCY_MS": str(latency_ms),
         "FLUXSOCIAL_PUBLISH_CLAIM_TIMEOUT_SECONDS": "1",
         "FLUXSOCIAL_SCHEDULER_INTERVAL_SECONDS": "0.2",
-        "FLUXSOCIAL_LOG_LEVEL": "WARNING",
+        "FLUXSOCIAL_LOG_LEVEL": "INFO",
     }
     log = open(data_dir.parent / f"worker-{time.monotonic_ns()}.log", "wb")
     worker = subprocess.Popen([sys.executable, "-m", "fluxsocial_mcp", "worker"], env=env,
@@ -105,6 +105,7 @@ async def wait_for(condition, worker: subprocess.Popen[bytes], timeout: float = 
         if worker.poll() is not None or time.monotonic() > deadline:
             log = worker.log_path.read_text(errors="replace")[-3000:]  # type: ignore[attr-defined]
             raise AssertionError(f"worker exited ({worker.returncode}) or timed out; its log:\n{log}")
+
         await anyio.sleep(0.1)
 
 
