@@ -27,7 +27,15 @@ from ..config import Settings
 from .base import PublishRequest, PublishResult
 from .connect import AccountIdentity, ConnectError, authorize_url
 from .credentials import AccountPublisher, PlatformCredentials, ReadsPostHistory, expiry
-from .http import PlatformError, PlatformHttp, graph_request, json_body, oauth_error_text, parse_time
+from .http import (
+    PlatformError,
+    PlatformHttp,
+    graph_request,
+    interaction_count,
+    json_body,
+    oauth_error_text,
+    parse_time,
+)
 from ..core.content_dna import PastPostInput
 
 LABEL = "Facebook"
@@ -130,7 +138,7 @@ class FacebookPublisher(AccountPublisher, ReadsPostHistory):
             PastPostInput(
                 text=str(post.get("message") or ""), posted_at=parse_time(post.get("created_time")),
                 likes=_summary(post.get("reactions")), comments=_summary(post.get("comments")),
-                shares=_int((post.get("shares") or {}).get("count")), external_id=str(post["id"]),
+                shares=interaction_count((post.get("shares") or {}).get("count")), external_id=str(post["id"]),
             )
             for post in body.get("data") or [] if post.get("id")
         ]
@@ -143,14 +151,7 @@ def _page_id(credentials: PlatformCredentials) -> str:
 
 
 def _summary(edge: Any) -> int:
-    return _int(((edge or {}).get("summary") or {}).get("total_count")) if isinstance(edge, dict) else 0
-
-
-def _int(value: Any) -> int:
-    try:
-        return max(0, int(value))
-    except (TypeError, ValueError):
-        return 0
+    return interaction_count(((edge or {}).get("summary") or {}).get("total_count")) if isinstance(edge, dict) else 0
 
 
 class FacebookConnect:
@@ -212,7 +213,7 @@ class FacebookConnect:
             found.append(AccountIdentity(
                 platform_user_id=str(page["id"]),
                 username=str(page.get("name") or page["id"]),
-                followers=_int(page.get("followers_count")),
+                followers=interaction_count(page.get("followers_count")),
                 credentials=PlatformCredentials(access_token=page["access_token"], platform_user_id=str(page["id"])),
             ))
         return found

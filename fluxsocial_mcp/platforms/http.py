@@ -301,6 +301,11 @@ def _int(value: Any) -> int | None:
         return None
 
 
+def interaction_count(value: Any) -> int:
+    """A like/comment/share count from a platform's JSON: missing or garbled counts as 0."""
+    return max(0, _int(value) or 0)
+
+
 async def graph_request(
     http: PlatformHttp,
     client: httpx.AsyncClient,

@@ -28,7 +28,16 @@ from .credentials import (
     RefreshRejected,
     expiry,
 )
-from .http import GRAPH_MEDIA_NOT_READY, PlatformError, PlatformHttp, graph_request, json_body, oauth_error_text, parse_time
+from .http import (
+    GRAPH_MEDIA_NOT_READY,
+    PlatformError,
+    PlatformHttp,
+    graph_request,
+    interaction_count,
+    json_body,
+    oauth_error_text,
+    parse_time,
+)
 from ..core.content_dna import PastPostInput
 
 LABEL = "Threads"
@@ -171,16 +180,9 @@ def _media_params(item: MediaItem, carousel: bool = False) -> dict[str, str]:
 def _metric(row: dict[str, Any]) -> int:
     total = row.get("total_value")
     if isinstance(total, dict):
-        return _int(total.get("value"))
+        return interaction_count(total.get("value"))
     values = row.get("values") or []
-    return _int(values[0].get("value")) if values and isinstance(values[0], dict) else 0
-
-
-def _int(value: Any) -> int:
-    try:
-        return max(0, int(value))
-    except (TypeError, ValueError):
-        return 0
+    return interaction_count(values[0].get("value")) if values and isinstance(values[0], dict) else 0
 
 
 def _user_id(credentials: PlatformCredentials) -> str:

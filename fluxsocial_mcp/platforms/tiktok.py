@@ -34,7 +34,16 @@ from .credentials import (
     RefreshRejected,
     expiry,
 )
-from .http import PlatformError, PlatformHttp, json_body, oauth_error_text, parse_time, retry_after, status_error
+from .http import (
+    PlatformError,
+    PlatformHttp,
+    interaction_count,
+    json_body,
+    oauth_error_text,
+    parse_time,
+    retry_after,
+    status_error,
+)
 from ..core.content_dna import PastPostInput
 
 LABEL = "TikTok"
@@ -230,8 +239,8 @@ class TikTokPublisher(AccountPublisher, ReadsPostHistory):
         return [
             PastPostInput(
                 text=str(video.get("video_description") or video.get("title") or ""),
-                posted_at=parse_time(video.get("create_time")), likes=_int(video.get("like_count")),
-                comments=_int(video.get("comment_count")), shares=_int(video.get("share_count")),
+                posted_at=parse_time(video.get("create_time")), likes=interaction_count(video.get("like_count")),
+                comments=interaction_count(video.get("comment_count")), shares=interaction_count(video.get("share_count")),
                 external_id=str(video.get("id") or "") or None,
             )
             for video in data.get("videos") or []
@@ -259,13 +268,6 @@ def api_error(response: httpx.Response, error: dict[str, Any]) -> PlatformError:
 def fail_error(reason: str, publish_id: str) -> PlatformError:
     category, retryable, text = FAIL_REASONS.get(reason, ("platform_down", False, f"TikTok failed the post ({reason})"))
     return PlatformError(f"{text} (publish id {publish_id})", category, retryable, code=reason)  # type: ignore[arg-type]
-
-
-def _int(value: Any) -> int:
-    try:
-        return max(0, int(value))
-    except (TypeError, ValueError):
-        return 0
 
 
 class TikTokConnect:
@@ -337,7 +339,7 @@ class TikTokConnect:
         name = user.get("username") or user.get("display_name")
         if not open_id or not name:
             raise ConnectError("TikTok did not say which account this is")
-        return [AccountIdentity(str(open_id), f"@{name}", _int(user.get("follower_count")), credentials)]
+        return [AccountIdentity(str(open_id), f"@{name}", interaction_count(user.get("follower_count")), credentials)]
 
     def can_refresh(self, credentials: PlatformCredentials, now: datetime) -> bool:
         return bool(credentials.refresh_token) and (

@@ -37,7 +37,16 @@ from .credentials import (
     RefreshRejected,
     expiry,
 )
-from .http import MediaReader, PlatformError, PlatformHttp, json_body, oauth_error_text, parse_time, status_error
+from .http import (
+    MediaReader,
+    PlatformError,
+    PlatformHttp,
+    interaction_count,
+    json_body,
+    oauth_error_text,
+    parse_time,
+    status_error,
+)
 from ..core.content_dna import PastPostInput
 
 LABEL = "X"
@@ -202,18 +211,11 @@ class XPublisher(AccountPublisher, ReadsPostHistory):
             metrics = post.get("public_metrics") or {}
             found.append(PastPostInput(
                 text=str(post.get("text") or ""), posted_at=parse_time(post.get("created_at")),
-                likes=_int(metrics.get("like_count")), comments=_int(metrics.get("reply_count")),
-                shares=_int(metrics.get("retweet_count")) + _int(metrics.get("quote_count")),
+                likes=interaction_count(metrics.get("like_count")), comments=interaction_count(metrics.get("reply_count")),
+                shares=interaction_count(metrics.get("retweet_count")) + interaction_count(metrics.get("quote_count")),
                 external_id=str(post.get("id") or "") or None,
             ))
         return found
-
-
-def _int(value: Any) -> int:
-    try:
-        return max(0, int(value))
-    except (TypeError, ValueError):
-        return 0
 
 
 class XConnect:
@@ -283,7 +285,7 @@ class XConnect:
         user = (json_body(response) or {}).get("data") or {}
         if not user.get("id") or not user.get("username"):
             raise ConnectError("X did not say which account this is")
-        followers = _int((user.get("public_metrics") or {}).get("followers_count"))
+        followers = interaction_count((user.get("public_metrics") or {}).get("followers_count"))
         return [AccountIdentity(str(user["id"]), f"@{user['username']}", followers, credentials)]
 
     def can_refresh(self, credentials: PlatformCredentials, now: datetime) -> bool:
